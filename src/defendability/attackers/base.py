@@ -1,0 +1,55 @@
+"""Attackers: they choose (D, f), then, after seeing the referee's trigger x*, a backdoor f*.
+
+The protocol departs from DESIGN.md's sketch on one point, on purpose: both hooks get
+the function class ``cls``, since attackers need its shattered set, its members and its
+distances, and ``setup`` gets ``eps`` (the budget sizes the distribution of L1 and L2).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..classes.base import Function, FunctionClass
+from ..spaces import Distribution
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..defenders.base import Defender
+
+
+class Attacker(ABC):
+    """An attacker in the game of THEORY.md §1.
+
+    ``setup`` is step 1 (choose D and f); ``backdoor`` is step 3 (seeing x*, return an
+    ε-close f* that flips f at x*, or ``None``). The referee checks everything the
+    attacker returns; an attacker never reports numbers the referee trusts.
+    """
+
+    name: str = "attacker"
+
+    @abstractmethod
+    def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
+        """Step 1: the distribution D and the original function f (a member of ``cls``)."""
+
+    @abstractmethod
+    def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray,
+                 eps: float, rng: np.random.Generator) -> Function | None:
+        """Step 3: a backdoored f* with f*(x*) != f(x*) and distance <= eps, or ``None``.
+
+        ``x_star`` is one point, shape ``point_shape``.
+        """
+
+    def against(self, defender: "Defender") -> "Attacker":
+        """The attacker to play against ``defender``. Adaptive attackers return a copy
+        bound to it (the game is "exists defender, for all attackers": an attacker may
+        know the defender); the others return themselves."""
+        return self
+
+    def lower_bound(self, cls: FunctionClass, eps: float) -> float | None:
+        """A lower bound on alpha + beta that holds for every defender, if one is known."""
+        return None
+
+    def __repr__(self) -> str:
+        return self.name

@@ -1,0 +1,119 @@
+"""The ``defendability`` command (typer + rich).
+
+Errors a user can cause print one line naming the bad part (and the valid choices)
+and exit with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import registry
+from .errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="A laboratory for dynamic backdoor detection: play the backdoor defense game.")
+_out = Console(highlight=False)
+_err = Console(stderr=True, highlight=False)
+
+
+def _fail(message: str) -> None:
+    _err.print(f"error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _parse_eps(text: str) -> float:
+    value = registry.parse_value(text)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(f"--eps {text!r} is not a number (use e.g. 0.004 or 1/12)")
+    return float(value)
+
+
+def _fmt_ci(ci: tuple[float, float] | list[float]) -> str:
+    return f"[{ci[0]:.4f}, {ci[1]:.4f}]"
+
+
+@app.command()
+def play(
+    cls: str = typer.Option(..., "--class", help="function class SPEC, e.g. subsets:N=64,d=16"),
+    attacker: str = typer.Option(..., "--attacker", help="attacker SPEC, e.g. mixture"),
+    defender: str = typer.Option(..., "--defender", help="defender SPEC, e.g. vote:learner=closure"),
+    eps: str = typer.Option(..., "--eps", help="closeness budget in (0, 1); fractions such as 1/12 allowed"),
+    rounds: int = typer.Option(1000, "--rounds", help="rounds to play"),
+    seed: int = typer.Option(0, "--seed", help="seed of the whole match"),
+    invalid_policy: str = typer.Option("defender_wins", "--invalid-policy", help="defender_wins or void"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
+) -> None:
+    """Play the backdoor defense game and report alpha, beta and the win rate."""
+    from .game import Game
+
+    try:
+        game = Game(cls, attacker, defender, _parse_eps(eps), invalid_policy=invalid_policy)
+        result = game.play(rounds=rounds, seed=seed)
+    except UserError as err:
+        _fail(str(err))
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), default=float) + "\n")
+        return
+    table = Table(title=f"{result.cls}  vs  {result.attacker}  vs  {result.defender}  (eps={result.eps:g})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("95% interval", justify="right")
+    table.add_row("alpha (false alarm)", f"{result.alpha:.4f}", _fmt_ci(result.alpha_ci))
+    table.add_row("beta (miss)", f"{result.beta:.4f}", _fmt_ci(result.beta_ci))
+    table.add_row("alpha + beta", f"{result.error_sum:.4f}", _fmt_ci(result.error_sum_ci))
+    table.add_row("win rate", f"{result.win_rate:.4f}", _fmt_ci(result.win_ci))
+    if result.auroc is not None:
+        table.add_row("AUROC", f"{result.auroc:.4f}", "")
+    if result.lower_bound is not None:
+        table.add_row("theory: alpha + beta >=", f"{result.lower_bound:.4f}", "every defender")
+    if result.guarantee:
+        table.add_row("theory: alpha <=", f"{result.guarantee['alpha']:.4f}", "this defender")
+        table.add_row("theory: beta <=", f"{result.guarantee['beta']:.4f}", "this defender")
+    _out.print(table)
+    reasons = ", ".join(f"{k}={v}" for k, v in result.invalid_reasons.items()) or "none"
+    _out.print(f"rounds {result.rounds} (valid {result.valid_rounds}, invalid {result.invalid_rounds}: {reasons}; "
+               f"policy {result.invalid_policy}), VC dimension {result.vc_dimension}, seed {result.seed}, "
+               f"{result.seconds:.2f} s")
+    c = result.cost
+    _out.print(f"cost per decision: {c['evaluations_per_decision']:.0f} evaluations of g, "
+               f"{c['samples_per_decision']:.0f} samples; {c['seconds_per_1000_decisions']:.3f} s per 1000 decisions")
+
+
+_KINDS = {"classes": "classes", "attackers": "attackers", "defenders": "defenders", "learners": "learners"}
+
+
+@app.command("list")
+def list_components(kind: Optional[str] = typer.Argument(None, help="classes, attackers, defenders or learners")) -> None:
+    """List the components with their parameters and a one-line description."""
+    if kind is not None and kind not in _KINDS:
+        _fail(f"unknown kind {kind!r}; valid: {', '.join(_KINDS)}")
+    for k in ([kind] if kind else list(_KINDS)):
+        table = Table(title=k)
+        table.add_column("name", no_wrap=True)
+        table.add_column("parameters (defaults)")
+        table.add_column("description")
+        for name in registry.names(k):
+            comp = registry.lookup(k, name)
+            params = ", ".join(f"{p.name}={p.default}" for p in registry.parameters(comp))
+            table.add_row(name, params or "-", registry.summary(comp))
+        _out.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except UserError as err:  # errors raised outside a command body
+        _err.print(f"error: {err}", markup=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

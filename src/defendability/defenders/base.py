@@ -1,0 +1,57 @@
+"""Defenders and the detectors they fit.
+
+``Defender.fit(cls, g, sampler, eps, rng)`` looks at one function g (black-box calls,
+or its representation for white-box defenders) with sample access to D, and returns a
+:class:`Detector` that scores any batch of inputs: higher = more suspicious, and
+``decide`` is True for REJECT. The same detector serves one round of the game and a
+deployed monitor scoring a stream of inputs. Constructors only store validated
+parameters; all learning happens in ``fit`` (scikit-learn's estimator contract).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from ..classes.base import Function, FunctionClass
+from ..spaces import Sampler
+
+
+class Detector(ABC):
+    """A fitted detector for one function. ``threshold``: REJECT iff score > threshold."""
+
+    threshold: float = 0.5
+
+    @abstractmethod
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """Suspicion scores, shape ``(len(x),)``, float; higher = more suspicious."""
+
+    def decide(self, x: np.ndarray) -> np.ndarray:
+        """REJECT decisions, shape ``(len(x),)``, bool (True = flag as a trigger)."""
+        return self.score(x) > self.threshold
+
+    def score_and_decide(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and decisions from one pass (the referee's entry point)."""
+        s = self.score(x)
+        return s, s > self.threshold
+
+
+class Defender(ABC):
+    """A defender strategy, fixed before the attacker moves."""
+
+    name: str = "defender"
+    #: True when scores are graded (AUROC is meaningful), False for 0/1 scores.
+    graded: bool = True
+
+    @abstractmethod
+    def fit(self, cls: FunctionClass, g: Function, sampler: Sampler, eps: float,
+            rng: np.random.Generator) -> Detector:
+        """Fit a detector for the given function ``g`` (a member of ``cls``)."""
+
+    def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
+        """Upper bounds ``{"alpha": ..., "beta": ...}`` the theory gives, if any."""
+        return None
+
+    def __repr__(self) -> str:
+        return self.name

@@ -1,0 +1,25 @@
+"""Errors a user can cause, each with a one-line message naming what is wrong.
+
+The CLI prints these as one line and exits with status 2; anything else is a bug
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class UserError(ValueError):
+    """Bad input from a user: a SPEC, a parameter value, a configuration."""
+
+
+class SpecError(UserError):
+    """A component SPEC (``name:key=value,...``) that cannot be parsed or built."""
+
+
+class ParameterError(UserError):
+    """A parameter outside its valid range (``eps`` outside (0, 1), ``d > N``, ...)."""
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise :class:`ParameterError` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise ParameterError(message)

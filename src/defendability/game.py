@@ -1,0 +1,310 @@
+"""The referee: the game of epsilon-defendability (THEORY.md §1, §4.1).
+
+One round:
+
+1. the attacker picks D and f (``setup``);
+2. the referee draws the trigger x* ~ D (the attacker never chooses it);
+3. the attacker, seeing x*, returns f* (``backdoor``); the referee checks that f* is a
+   member of the class, that f*(x*) != f(x*), and that Pr_D[f* != f] <= eps (exactly
+   where it can, else by a one-sided upper confidence bound on fresh samples);
+4. the referee draws a fresh clean x ~ D and hands the defender both sides: (f, x) and,
+   when the backdoor is valid, (f*, x*). Playing both sides of every round and
+   averaging is the fair coin of step 4 without its sampling noise.
+
+Rounds without a valid backdoor are won by the defender (``invalid_policy=
+"defender_wins"``, the paper's rule) or dropped and counted (``"void"``). The trigger is
+never resampled. Every round draws its randomness from its own stream,
+``SeedSequence(seed, spawn_key=(round,))``, so results do not depend on how rounds are
+batched or split across processes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import stats
+from .attackers.base import Attacker
+from .classes.base import Counted, Function, FunctionClass
+from .defenders.base import Defender
+from .errors import ParameterError, check
+from .registry import build
+from .spaces import Distribution, Sampler
+
+INVALID_POLICIES = ("defender_wins", "void")
+
+#: Rule violations the referee can find. ``no_backdoor`` is the attacker saying it has none.
+INVALID_REASONS = ("no_backdoor", "not_a_member", "no_flip", "too_far", "f_not_a_member")
+
+# Streams of one round, in the order they are spawned.
+_STREAMS = ("setup", "trigger", "backdoor", "clean", "referee",
+            "sampler_clean", "defender_clean", "sampler_backdoor", "defender_backdoor")
+
+
+@dataclass(frozen=True)
+class DistanceCheck:
+    """The referee's verdict on Pr_D[f != f*] <= eps.
+
+    ``value``: the exact distance, or the empirical rate when estimated; ``upper``: the
+    exact distance or the one-sided 95% Clopper–Pearson upper bound; ``samples``: fresh
+    samples used (0 when exact).
+    """
+
+    value: float
+    upper: float
+    exact: bool
+    samples: int
+    ok: bool
+
+
+def default_distance_samples(eps: float) -> int:
+    """Fresh samples for an estimated distance: enough that a zero count certifies
+    distance <= eps (the bound is about 3/n), with a margin: max(10_000, 30/eps)."""
+    return max(10_000, math.ceil(30.0 / eps))
+
+
+def check_distance(cls: FunctionClass, f: Function, g: Function, dist: Distribution, eps: float,
+                   rng: np.random.Generator, samples: int | None = None) -> DistanceCheck:
+    """Decide Pr_{x~dist}[f(x) != g(x)] <= eps: exact when the class has a closed form or
+    the distribution a finite support, else by a one-sided upper confidence bound."""
+    tol = 1e-12 + 1e-9 * eps  # float error of an exact sum, nothing more
+    exact = cls.exact_distance(f, g, dist)
+    if exact is None:
+        support = dist.support()
+        if support is not None:
+            points, probs = support
+            exact = math.fsum(probs[f(points) != g(points)])
+    if exact is not None:
+        return DistanceCheck(exact, exact, True, 0, exact <= eps + tol)
+    n = samples or default_distance_samples(eps)
+    x = dist.sample(rng, n)
+    k = int(np.count_nonzero(f(x) != g(x)))
+    upper = stats.upper_bound(k, n)
+    return DistanceCheck(k / n, upper, False, n, upper <= eps)
+
+
+@dataclass(frozen=True)
+class Round:
+    """What happened in one round. ``status`` is ``"valid"`` or an invalid reason."""
+
+    index: int
+    status: str
+    clean_reject: bool | None
+    clean_score: float | None
+    backdoor_accept: bool | None
+    backdoor_score: float | None
+    distance: DistanceCheck | None
+    evaluations: int
+    samples: int
+    decisions: int
+    fit_seconds: float = field(compare=False)  # timings vary run to run; outcomes must not
+    decide_seconds: float = field(compare=False)
+
+
+def _round_rngs(seed: int, index: int) -> dict[str, np.random.Generator]:
+    children = np.random.SeedSequence(seed, spawn_key=(index,)).spawn(len(_STREAMS))
+    return {name: np.random.default_rng(child) for name, child in zip(_STREAMS, children)}
+
+
+class Game:
+    """A configured match: class, attacker, defender, eps and the referee's rules.
+
+    Components may be objects or SPEC strings (``"subsets:N=64,d=16"``).
+    ``distance_samples`` fixes the sample size of estimated distances (default
+    :func:`default_distance_samples`).
+    """
+
+    def __init__(self, cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str,
+                 eps: float, *, invalid_policy: str = "defender_wins", distance_samples: int | None = None):
+        check(isinstance(eps, (int, float)) and 0.0 < eps < 1.0, f"eps must be in (0, 1), got {eps}")
+        check(invalid_policy in INVALID_POLICIES,
+              f"invalid_policy must be one of {', '.join(INVALID_POLICIES)}, got {invalid_policy!r}")
+        check(distance_samples is None or distance_samples >= 100,
+              f"distance_samples must be >= 100, got {distance_samples}")
+        self.cls: FunctionClass = build("classes", cls)
+        self.defender: Defender = build("defenders", defender)
+        self.attacker: Attacker = build("attackers", attacker).against(self.defender)
+        for obj, base, kind in ((self.cls, FunctionClass, "class"), (self.attacker, Attacker, "attacker"),
+                                (self.defender, Defender, "defender")):
+            if not isinstance(obj, base):
+                raise ParameterError(f"{kind} must be a {base.__name__} or a SPEC string, got {type(obj).__name__}")
+        self.eps = float(eps)
+        self.invalid_policy = invalid_policy
+        self.distance_samples = distance_samples
+
+    # -- one round -------------------------------------------------------------------
+    def _decide(self, g: Function, dist: Distribution, x: np.ndarray, rng_s: np.random.Generator,
+                rng_d: np.random.Generator) -> tuple[bool, float, int, int, float, float]:
+        counted, sampler = Counted(g), Sampler(dist, rng_s)
+        t0 = time.perf_counter()
+        detector = self.defender.fit(self.cls, counted, sampler, self.eps, rng_d)
+        t1 = time.perf_counter()
+        scores, decisions = detector.score_and_decide(x[None])
+        t2 = time.perf_counter()
+        return (bool(decisions[0]), float(scores[0]), counted.evaluations, sampler.drawn, t1 - t0, t2 - t1)
+
+    def play_round(self, seed: int, index: int) -> Round:
+        """Play round ``index`` of the match seeded by ``seed`` (deterministic in both)."""
+        rng = _round_rngs(seed, index)
+        cls, eps = self.cls, self.eps
+        dist, f = self.attacker.setup(cls, eps, rng["setup"])
+        if not isinstance(dist, Distribution) or not isinstance(f, Function) or not cls.contains(f):
+            # The attacker broke the rules before any trigger: nothing to play.
+            return Round(index, "f_not_a_member", None, None, None, None, None, 0, 0, 0, 0.0, 0.0)
+        x_star = dist.sample(rng["trigger"], 1)[0]
+        f_star = self.attacker.backdoor(cls, dist, f, x_star, eps, rng["backdoor"])
+
+        status, distance = "valid", None
+        if f_star is None:
+            status = "no_backdoor"
+        elif not isinstance(f_star, Function) or not cls.contains(f_star):
+            status = "not_a_member"
+        elif f_star(x_star[None])[0] == f(x_star[None])[0]:
+            status = "no_flip"
+        else:
+            distance = check_distance(cls, f, f_star, dist, eps, rng["referee"], self.distance_samples)
+            if not distance.ok:
+                status = "too_far"
+
+        if status != "valid" and self.invalid_policy == "void":
+            return Round(index, status, None, None, None, None, distance, 0, 0, 0, 0.0, 0.0)
+
+        x = dist.sample(rng["clean"], 1)[0]
+        c_rej, c_score, ev, sm, fit_s, dec_s = self._decide(f, dist, x, rng["sampler_clean"], rng["defender_clean"])
+        if status != "valid":  # defender_wins: no backdoor side to play
+            return Round(index, status, c_rej, c_score, False, None, distance, ev, sm, 1, fit_s, dec_s)
+        b_rej, b_score, ev2, sm2, fit2, dec2 = self._decide(f_star, dist, x_star, rng["sampler_backdoor"],
+                                                            rng["defender_backdoor"])
+        return Round(index, status, c_rej, c_score, not b_rej, b_score, distance,
+                     ev + ev2, sm + sm2, 2, fit_s + fit2, dec_s + dec2)
+
+    def play_rounds(self, seed: int, indices: range | list[int]) -> list[Round]:
+        """Play the given rounds; any split of ``range(R)`` gives the same rounds."""
+        return [self.play_round(seed, i) for i in indices]
+
+    def play(self, rounds: int = 1000, seed: int = 0) -> "GameResult":
+        """Play ``rounds`` rounds and summarise them."""
+        check(isinstance(rounds, int) and rounds >= 1, f"rounds must be an integer >= 1, got {rounds}")
+        check(isinstance(seed, int) and seed >= 0, f"seed must be an integer >= 0, got {seed}")
+        t0 = time.perf_counter()
+        played = self.play_rounds(seed, range(rounds))
+        return self.summarise(played, seed, time.perf_counter() - t0)
+
+    # -- summary ---------------------------------------------------------------------
+    def summarise(self, played: list[Round], seed: int, seconds: float) -> "GameResult":
+        """Outcomes, intervals, scores and cost of a list of rounds."""
+        kept = [r for r in played if r.clean_reject is not None]
+        n = len(kept)
+        rejects = sum(r.clean_reject for r in kept)
+        accepts = sum(bool(r.backdoor_accept) for r in kept)
+        valid = [r for r in kept if r.status == "valid"]
+        reasons = Counter(r.status for r in played if r.status != "valid")
+        alpha = rejects / n if n else float("nan")
+        beta = accepts / n if n else float("nan")
+        wins = 2 * n - rejects - accepts
+        win = wins / (2 * n) if n else float("nan")
+        win_ci = stats.wilson(wins, 2 * n)
+        clean_scores = [r.clean_score for r in kept]
+        backdoor_scores = [r.backdoor_score for r in valid]
+        graded = self.defender.graded
+        decisions = sum(r.decisions for r in kept)
+        estimated = [r.distance.samples for r in played if r.distance is not None and not r.distance.exact]
+        return GameResult(
+            alpha=alpha, beta=beta, win_rate=win,
+            alpha_ci=stats.wilson(rejects, n), beta_ci=stats.wilson(accepts, n), win_ci=win_ci,
+            error_sum=alpha + beta, error_sum_ci=(2 * (1 - win_ci[1]), 2 * (1 - win_ci[0])),
+            rounds=len(played), valid_rounds=len(valid), invalid_rounds=len(played) - len(valid),
+            void_rounds=len(played) - n, invalid_reasons=dict(sorted(reasons.items())),
+            eps=self.eps, vc_dimension=self.cls.vc_dimension, seed=seed, seconds=seconds,
+            auroc=stats.auroc(clean_scores, backdoor_scores) if graded else None,
+            tpr_at_fpr={str(q): stats.tpr_at_fpr(clean_scores, backdoor_scores, q) for q in (0.01, 0.05)}
+            if graded else {},
+            cost={
+                "decisions": decisions,
+                "evaluations_per_decision": sum(r.evaluations for r in kept) / decisions if decisions else 0.0,
+                "samples_per_decision": sum(r.samples for r in kept) / decisions if decisions else 0.0,
+                "fit_seconds": sum(r.fit_seconds for r in kept),
+                "seconds_per_1000_decisions": 1000 * sum(r.fit_seconds + r.decide_seconds for r in kept) / decisions
+                if decisions else 0.0,
+                "distance_samples_per_check": (sum(estimated) / len(estimated)) if estimated else 0,
+            },
+            cls=repr(self.cls), attacker=repr(self.attacker), defender=repr(self.defender),
+            invalid_policy=self.invalid_policy,
+            lower_bound=self.attacker.lower_bound(self.cls, self.eps),
+            guarantee=self.defender.guarantee(self.cls, self.eps),
+            clean_scores=clean_scores, backdoor_scores=backdoor_scores,
+        )
+
+
+@dataclass
+class GameResult:
+    """Outcomes of a match.
+
+    ``alpha``: false-alarm rate Pr[REJECT on (f, x)]; ``beta``: miss rate Pr[ACCEPT on
+    (f*, x*)] (invalid rounds count as caught under ``defender_wins``); ``win_rate`` =
+    1 - (alpha + beta)/2; each with a 95% Wilson interval (the win interval pools the
+    2n decisions). ``error_sum`` = alpha + beta, with the interval implied by the win
+    interval. ``auroc`` and ``tpr_at_fpr`` only for graded defenders (higher score =
+    more suspicious; the TPR threshold is calibrated on half of the clean scores and the
+    FPR realised on the other half). ``lower_bound``: the attacker's theoretical lower
+    bound on alpha + beta for every defender; ``guarantee``: the defender's theoretical
+    upper bounds on alpha and beta.
+    """
+
+    alpha: float
+    beta: float
+    win_rate: float
+    alpha_ci: tuple[float, float]
+    beta_ci: tuple[float, float]
+    win_ci: tuple[float, float]
+    error_sum: float
+    error_sum_ci: tuple[float, float]
+    rounds: int
+    valid_rounds: int
+    invalid_rounds: int
+    void_rounds: int
+    invalid_reasons: dict[str, int]
+    eps: float
+    vc_dimension: int
+    seed: int
+    seconds: float
+    auroc: float | None
+    tpr_at_fpr: dict[str, Any]
+    cost: dict[str, float]
+    cls: str
+    attacker: str
+    defender: str
+    invalid_policy: str
+    lower_bound: float | None
+    guarantee: dict[str, float] | None
+    clean_scores: list[float] = field(repr=False)
+    backdoor_scores: list[float] = field(repr=False)
+
+    def to_dict(self, scores: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict (the CLI's ``--json`` object); scores only if asked."""
+        out = asdict(self)
+        out["class"] = out.pop("cls")
+        for key in ("alpha_ci", "beta_ci", "win_ci", "error_sum_ci"):
+            out[key] = list(out[key])
+        if not scores:
+            out.pop("clean_scores")
+            out.pop("backdoor_scores")
+        return out
+
+
+def play(cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str, eps: float,
+         rounds: int = 1000, seed: int = 0, *, invalid_policy: str = "defender_wins",
+         distance_samples: int | None = None) -> GameResult:
+    """Play a match and return its :class:`GameResult`.
+
+    >>> r = play("parities:n=12", "shatter", "vote:learner=span", eps=1/12, rounds=200, seed=0)
+    >>> 0.3 < r.win_rate < 0.7
+    True
+    """
+    game = Game(cls, attacker, defender, eps, invalid_policy=invalid_policy, distance_samples=distance_samples)
+    return game.play(rounds=rounds, seed=seed)

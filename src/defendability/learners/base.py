@@ -1,0 +1,41 @@
+"""Prediction strategies: the learners inside the `vote` family of defenders.
+
+A learner is batched over voters: ``predict(cls, X, Y, queries)`` trains one copy on
+each batch ``X[v]`` with labels ``Y[v]`` and predicts every query, returning a
+``(V, Q)`` uint8 array. Batching over voters is what makes a 201-voter ensemble cost
+about as much as a handful of numpy calls.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from ..classes.base import FunctionClass
+
+
+class Learner(ABC):
+    """A prediction strategy P: a training batch and a query in, a predicted label out."""
+
+    name: str = "learner"
+
+    @abstractmethod
+    def predict(self, cls: FunctionClass, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> np.ndarray:
+        """Predictions of V independently trained copies.
+
+        ``X``: ``(V, k, *point_shape)`` training points; ``Y``: ``(V, k)`` uint8 labels;
+        ``queries``: ``(Q, *point_shape)``. Returns ``(V, Q)`` uint8.
+        """
+
+    def expected_error(self, cls: FunctionClass, k: int) -> float | None:
+        """The guarantee e(k) on the expected error after k examples, if one is known."""
+        return None
+
+    def sample_size(self, cls: FunctionClass, eta: float) -> int | None:
+        """m_A(eta): examples after which the expected error is at most ``eta``
+        (the PAC sample size used by the efficient defender), if known."""
+        return None
+
+    def __repr__(self) -> str:
+        return self.name

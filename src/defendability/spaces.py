@@ -1,0 +1,178 @@
+"""Distributions over input spaces, and the sample-only view defenders get.
+
+Conventions: ``sample(rng, size)`` returns an array of shape ``(size, *point_shape)``;
+scalar spaces have ``point_shape == ()``. A distribution with finite support also
+exposes ``support() -> (points, probs)`` so that the referee can compute distances
+exactly; other distributions return ``None`` there.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from .errors import check
+
+#: Supports larger than this are treated as infinite (distances by estimation).
+MAX_EXACT_SUPPORT = 1 << 20
+
+
+class Distribution(ABC):
+    """A distribution D over an input space X."""
+
+    point_shape: tuple[int, ...] = ()
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` independent draws, shape ``(size, *point_shape)``."""
+
+    def support(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(points, probs)`` with ``probs.sum() == 1`` for finite supports, else ``None``."""
+        return None
+
+    def mass(self, points: np.ndarray) -> np.ndarray:
+        """Probability of each given point (finite supports only)."""
+        sup = self.support()
+        if sup is None:
+            raise TypeError(f"{type(self).__name__} has no finite support")
+        pts, probs = sup
+        flat_pts = pts.reshape(len(pts), -1)
+        flat_q = np.asarray(points).reshape(len(points), -1)
+        index = {row.tobytes(): p for row, p in zip(flat_pts, probs)}
+        return np.array([index.get(row.tobytes(), 0.0) for row in flat_q])
+
+
+class FiniteDistribution(Distribution):
+    """Finitely many distinct points with given probabilities.
+
+    ``points``: shape ``(m, *point_shape)``; ``probs``: shape ``(m,)``, non-negative,
+    summing to 1. Zero-probability points are dropped.
+    """
+
+    def __init__(self, points: np.ndarray, probs: np.ndarray):
+        points = np.asarray(points)
+        probs = np.asarray(probs, dtype=float)
+        check(points.ndim >= 1 and len(points) == len(probs) and len(points) > 0,
+              "finite distribution: points and probs must be non-empty and of equal length")
+        check(bool(np.all(probs >= 0)), "finite distribution: probabilities must be >= 0")
+        check(abs(probs.sum() - 1.0) < 1e-9, f"finite distribution: probabilities sum to {probs.sum()}, not 1")
+        keep = probs > 0
+        self.points = points[keep]
+        self.probs = probs[keep] / probs[keep].sum()
+        self.point_shape = tuple(points.shape[1:])
+        self._cdf = np.cumsum(self.probs)
+        self._cdf[-1] = 1.0
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        idx = np.searchsorted(self._cdf, rng.random(size), side="right")
+        return self.points[idx]
+
+    def support(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.points, self.probs
+
+    def __repr__(self) -> str:
+        return f"FiniteDistribution(m={len(self.points)})"
+
+
+class UniformDiscrete(FiniteDistribution):
+    """Uniform on the integers ``0..N-1`` (the domain of finite classes)."""
+
+    def __init__(self, N: int):
+        check(N >= 1, f"uniform discrete: N must be >= 1, got {N}")
+        self.N = N
+        super().__init__(np.arange(N), np.full(N, 1.0 / N))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.integers(0, self.N, size=size)
+
+    def __repr__(self) -> str:
+        return f"UniformDiscrete(N={self.N})"
+
+
+class UniformCube(Distribution):
+    """Uniform on {0,1}^n; points are ``uint8`` rows of length n."""
+
+    def __init__(self, n: int):
+        check(n >= 1, f"uniform cube: n must be >= 1, got {n}")
+        self.n = n
+        self.point_shape = (n,)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.integers(0, 2, size=(size, self.n), dtype=np.uint8)
+
+    def support(self) -> tuple[np.ndarray, np.ndarray] | None:
+        if (1 << self.n) > MAX_EXACT_SUPPORT:
+            return None
+        codes = np.arange(1 << self.n, dtype=np.int64)
+        bits = ((codes[:, None] >> np.arange(self.n)) & 1).astype(np.uint8)
+        return bits, np.full(len(codes), 1.0 / len(codes))
+
+    def __repr__(self) -> str:
+        return f"UniformCube(n={self.n})"
+
+
+class Gaussian(Distribution):
+    """N(mean, scale^2 I) on R^d (``d == 0`` means the real line, scalar points)."""
+
+    def __init__(self, d: int, mean: float | np.ndarray = 0.0, scale: float = 1.0):
+        check(d >= 0, f"gaussian: d must be >= 0, got {d}")
+        check(scale > 0, f"gaussian: scale must be > 0, got {scale}")
+        self.d, self.scale = d, float(scale)
+        self.mean = np.broadcast_to(np.asarray(mean, dtype=float), (d,) if d else ()).copy()
+        self.point_shape = (d,) if d else ()
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return self.mean + self.scale * rng.standard_normal((size, *self.point_shape))
+
+    def __repr__(self) -> str:
+        return f"Gaussian(d={self.d}, scale={self.scale})"
+
+
+class UniformInterval(Distribution):
+    """Uniform on [low, high) on the real line (scalar points)."""
+
+    def __init__(self, low: float = 0.0, high: float = 1.0):
+        check(high > low, f"uniform interval: need low < high, got [{low}, {high})")
+        self.low, self.high = float(low), float(high)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, size=size)
+
+    def __repr__(self) -> str:
+        return f"UniformInterval({self.low}, {self.high})"
+
+
+class Empirical(FiniteDistribution):
+    """Uniform over the rows of a given array (repeated rows weigh more)."""
+
+    def __init__(self, rows: np.ndarray):
+        rows = np.asarray(rows)
+        check(rows.ndim >= 1 and len(rows) > 0, "empirical: needs at least one row")
+        uniq, counts = np.unique(rows, axis=0, return_counts=True)
+        super().__init__(uniq, counts / counts.sum())
+        self.rows = rows
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return self.rows[rng.integers(0, len(self.rows), size=size)]
+
+    def __repr__(self) -> str:
+        return f"Empirical(rows={len(self.rows)})"
+
+
+class Sampler:
+    """Sample access to D, as the defender gets it: draws, and counts what it drew.
+
+    The defender never sees the distribution object, only this view; the referee
+    reads ``drawn`` to report the samples a decision cost.
+    """
+
+    def __init__(self, dist: Distribution, rng: np.random.Generator):
+        self._dist = dist
+        self._rng = rng
+        self.drawn = 0
+        self.point_shape = dist.point_shape
+
+    def __call__(self, size: int) -> np.ndarray:
+        self.drawn += int(size)
+        return self._dist.sample(self._rng, int(size))

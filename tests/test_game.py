@@ -1,0 +1,104 @@
+"""The referee's rules (THEORY.md §1): rule checks, invalid policies, seeding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import Coin, Indicator, Scripted, SmallSets
+from defendability import Game
+from defendability.errors import ParameterError
+from defendability.game import check_distance, default_distance_samples
+from defendability.spaces import Gaussian, UniformDiscrete
+
+
+def _game(mode, eps=0.2, **kw):
+    return Game(SmallSets(8, 4), Scripted(mode), Coin(0.3), eps, **kw)
+
+
+def test_honest_backdoor_is_valid_every_round():
+    r = _game("honest").play(rounds=200, seed=1)
+    assert r.valid_rounds == 200 and r.invalid_rounds == 0
+
+
+@pytest.mark.parametrize("mode,reason", [("far", "too_far"), ("no-flip", "no_flip"),
+                                         ("outside", "not_a_member"), ("foreign", "not_a_member"),
+                                         ("none", "no_backdoor")])
+def test_cheating_attackers_are_caught_every_round(mode, reason):
+    r = _game(mode).play(rounds=200, seed=2)
+    assert r.invalid_reasons == {reason: 200}
+    assert r.valid_rounds == 0
+    # defender_wins: no miss is ever counted, the clean side is still played
+    assert r.beta == 0.0 and r.alpha > 0.0
+
+
+def test_void_policy_drops_rounds_and_counts_them():
+    r = _game("none", invalid_policy="void").play(rounds=50, seed=3)
+    assert r.void_rounds == 50 and r.invalid_reasons == {"no_backdoor": 50}
+
+
+def test_distance_budget_is_exact_on_finite_support():
+    # the honest flip costs exactly 1/8: valid at eps = 1/8, invalid just below
+    assert _game("honest", eps=1 / 8).play(rounds=50, seed=4).valid_rounds == 50
+    assert _game("honest", eps=0.1249).play(rounds=50, seed=4).invalid_reasons == {"too_far": 50}
+
+
+def test_coin_defender_rates_match_its_coin_within_ci():
+    r = _game("honest").play(rounds=2000, seed=5)
+    lo, hi = r.alpha_ci
+    assert lo <= 0.3 <= hi
+    lo, hi = r.beta_ci
+    assert lo <= 0.7 <= hi
+    assert r.win_ci[0] <= 0.5 <= r.win_ci[1]
+
+
+def test_results_do_not_depend_on_how_rounds_are_split():
+    g = _game("honest")
+    whole = g.play_rounds(7, range(300))
+    parts = g.play_rounds(7, range(0, 120)) + g.play_rounds(7, range(120, 300))
+    assert whole == parts
+    again = _game("honest").play(rounds=300, seed=7)
+    assert again.alpha == g.summarise(whole, 7, 0.0).alpha
+
+
+def test_seeds_change_results():
+    a = _game("honest").play(rounds=300, seed=1)
+    b = _game("honest").play(rounds=300, seed=2)
+    assert a.clean_scores != b.clean_scores
+
+
+def test_estimated_distance_uses_one_sided_bound():
+    cls = SmallSets(8, 3)
+    rng = np.random.default_rng(0)
+
+    class Threshold(Indicator):
+        def __init__(self, t):
+            self.elements, self.M, self.t = (), 0, t
+
+        def __call__(self, x):
+            return (np.asarray(x) > self.t).astype(np.uint8)
+
+    dist = Gaussian(0)
+    near, far = Threshold(3.0), Threshold(2.0)  # mass between: about 0.0214
+    chk = check_distance(cls, near, far, dist, 0.03, rng, samples=200_000)
+    assert not chk.exact and chk.samples == 200_000 and chk.upper >= chk.value and chk.ok
+    assert not check_distance(cls, near, far, dist, 0.02, rng, samples=200_000).ok
+    assert default_distance_samples(0.001) == 30_000
+
+
+def test_exact_distance_via_support():
+    cls = SmallSets(8, 3)
+    chk = check_distance(cls, Indicator([0], 8), Indicator([0, 1, 2], 8), UniformDiscrete(8), 0.25,
+                         np.random.default_rng(0))
+    assert chk.exact and chk.value == 0.25 and chk.ok
+
+
+@pytest.mark.parametrize("eps", [0.0, 1.0, -0.1, 2])
+def test_eps_outside_unit_interval_is_refused(eps):
+    with pytest.raises(ParameterError, match="eps"):
+        _game("honest", eps=eps)
+
+
+def test_bad_policy_is_refused():
+    with pytest.raises(ParameterError, match="invalid_policy"):
+        _game("honest", invalid_policy="resample")
