@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import Coin, Indicator, Scripted, SmallSets
+from scripted import Coin, Indicator, Scripted, SmallSets
 from defendability import Game
 from defendability.errors import ParameterError
 from defendability.game import check_distance, default_distance_samples

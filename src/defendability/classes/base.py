@@ -12,6 +12,7 @@ random members, and (where it can) the exact distance between two members.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
@@ -121,8 +122,15 @@ class FunctionClass(ABC):
         return None
 
     def size(self) -> int | None:
-        """Number of members, for finite classes; ``None`` otherwise."""
-        return None
+        """Number of members, for finite classes; ``None`` otherwise.
+
+        The default counts what ``members()`` yields (``None`` when it yields nothing
+        enumerable); classes with a closed-form count override it.
+        """
+        members = self.members()
+        if members is None:
+            return None
+        return sum(1 for _ in members)
 
     def exact_distance(self, f: Function, g: Function, dist: Distribution) -> float | None:
         """Pr_{x~dist}[f(x) != g(x)] when the class has a closed form; else ``None``."""
@@ -130,8 +138,32 @@ class FunctionClass(ABC):
 
     def cheapest_flip(self, f: Function, x: np.ndarray, dist: Distribution) -> Function | None:
         """A member g with g(x) != f(x) minimising the distance to f under ``dist``,
-        or ``None`` if the class has no such member (or no method to find one)."""
-        return None
+        or ``None`` if the class has no such member (or no method to find one).
+
+        ``x`` is one point, shape ``point_shape``. The default is an exhaustive search,
+        available when ``members()`` enumerates the class and ``dist.support()`` is
+        finite: every member is evaluated on the support, and the first member of least
+        distance among those that flip x is returned (cost: one evaluation of every
+        member on the support). Classes with structure override it.
+        """
+        members = self.members()
+        support = dist.support()
+        if members is None or support is None:
+            return None
+        points, probs = support
+        f = unwrap(f)
+        point = np.asarray(x)[None]
+        fx = f(point)[0]
+        f_on_support = f(points)
+        best, best_distance = None, np.inf
+        for g in members:
+            if g(point)[0] == fx:
+                continue
+            # fsum: near-equal candidates must be ranked by their exact masses
+            distance = math.fsum(probs[g(points) != f_on_support])
+            if distance < best_distance:
+                best, best_distance = g, distance
+        return best
 
     def closure_predict(self, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> np.ndarray:
         """Closure-algorithm predictions for intersection-closed classes.

@@ -1,9 +1,9 @@
-"""Shared fixtures: a tiny explicit class and scripted components for referee tests."""
+"""A tiny explicit class and scripted components for the referee tests."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
+
 
 from defendability.attackers.base import Attacker
 from defendability.classes.base import Function, FunctionClass
@@ -104,6 +104,3 @@ class Coin(Defender):
         return _D()
 
 
-@pytest.fixture
-def small_sets():
-    return SmallSets(M=8, d=3)

@@ -1,0 +1,8 @@
+"""defenders: each module registers its components with the registry on import."""
+
+from .accept import Accept, AcceptDetector
+from .boltzmann import Boltzmann, BoltzmannDetector
+from .vote import Distill, PoolVote, Vote, VoteDetector
+
+__all__ = ["Accept", "AcceptDetector", "Boltzmann", "BoltzmannDetector", "Distill", "PoolVote", "Vote",
+           "VoteDetector"]
