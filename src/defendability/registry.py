@@ -67,7 +67,7 @@ def parse_value(text: str) -> Any:
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """``"name:key=value,key=value"`` -> ``(name, {key: value})``."""
     if not isinstance(spec, str) or not spec.strip():
-        raise SpecError(f"empty SPEC: expected 'name' or 'name:key=value,...'")
+        raise SpecError("empty SPEC: expected 'name' or 'name:key=value,...'")
     name, _, rest = spec.strip().partition(":")
     name = name.strip()
     params: dict[str, Any] = {}

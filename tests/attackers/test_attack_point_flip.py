@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from defendability.attackers.null import Null
-from defendability.attackers.point_flip import PointFlip, known_distance, within_budget
+from defendability.attackers.point_flip import PointFlip
+from defendability.budget import exact_distance as known_distance, within_budget
 from defendability.registry import build
 from defendability.spaces import FiniteDistribution, UniformDiscrete, UniformInterval
 from toys_for_attackers import ClosedFormSets, NoFlipSets, Step, ToySets, ToyThresholds

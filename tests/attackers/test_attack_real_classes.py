@@ -7,7 +7,7 @@ import pytest
 
 from defendability import Game
 from defendability.attackers import Mixture, Null, PointFlip, Shatter, WorstCase
-from defendability.attackers.point_flip import known_distance
+from defendability.budget import exact_distance as known_distance
 from defendability.classes import Conjunctions, Halfspaces, Parities, Subsets, Table, Thresholds
 from defendability.registry import build
 

@@ -7,7 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from defendability.attackers.shatter import Shatter, ceil_inverse, floor_inverse, row_index
+from defendability.attackers.shatter import Shatter, row_index
+from defendability.budget import ceil_inverse, floor_inverse
 from defendability.errors import ParameterError
 from defendability.registry import build
 from toys_for_attackers import ToySets

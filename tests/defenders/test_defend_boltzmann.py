@@ -99,3 +99,51 @@ def test_cover_falls_back_to_random_members_without_erm():
 def test_parameter_validation(spec, word):
     with pytest.raises(ParameterError, match=word):
         build("defenders", spec)
+
+
+class CountingLabelling(Labelling):
+    """A member that counts the points it is evaluated at (shared counter)."""
+
+    def __init__(self, bits, counter):
+        super().__init__(bits)
+        object.__setattr__(self, "_counter", counter)
+
+    def key(self):
+        return ("counting", self.bits)
+
+    def __call__(self, x):
+        self._counter[0] += len(x)
+        return super().__call__(x)
+
+
+class CountingTable(ToyTable):
+    def __init__(self, rows):
+        super().__init__(rows)
+        self.counter = [0]
+
+    def members(self):
+        return (CountingLabelling(r, self.counter) for r in self.rows)
+
+
+def test_member_labels_are_memoised_per_class_without_changing_scores():
+    cls = CountingTable(ToyTable.small_sets(5, 2).rows)
+    g = Labelling([1, 0, 0, 1, 0])
+    first, _, _ = _fit(Boltzmann(samples=200), cls, g, SKEWED, seed=0)
+    first.score(np.arange(5))
+    evaluated = cls.counter[0]
+    assert evaluated <= len(cls.rows) * 5  # each member at each of the 5 points at most once
+    second, sampler, _ = _fit(Boltzmann(samples=200), cls, g, SKEWED, seed=7)
+    scores = second.score(np.arange(5))
+    assert cls.counter[0] == evaluated  # nothing re-evaluated
+    expected = _brute_force(ToyTable(cls.rows), g, sampler.batches[0], 6.0, np.arange(5))
+    np.testing.assert_allclose(scores, expected, atol=1e-11)
+
+
+def test_scores_are_exact_when_the_memo_is_full(monkeypatch):
+    monkeypatch.setattr("defendability.defenders.boltzmann._MAX_TABLE_CELLS", 2 * 16)  # two points of 16 members
+    monkeypatch.setattr("defendability.defenders.boltzmann._CHUNK_CELLS", 16)  # one point per chunk
+    cls = ToyTable.small_sets(5, 2)
+    g = Labelling([0, 0, 1, 1, 0])
+    detector, sampler, _ = _fit(Boltzmann(samples=300), cls, g, SKEWED, seed=2)
+    expected = _brute_force(cls, g, sampler.batches[0], 6.0, np.arange(5))
+    np.testing.assert_allclose(detector.score(np.arange(5)), expected, atol=1e-11)

@@ -12,7 +12,7 @@ from defendability.classes.base import Counted
 from defendability.defenders.vote import Distill, PoolVote, Vote, default_batch, default_voters
 from defendability.errors import ParameterError, SpecError
 from defendability.registry import build, parameters
-from defendability.spaces import FiniteDistribution, UniformDiscrete, UniformInterval
+from defendability.spaces import UniformDiscrete, UniformInterval
 from toys_for_defenders import Constant, Labelling, Memoriser, Recording, Step, ToyTable, ToyThresholds
 
 

@@ -8,7 +8,8 @@ from ..classes.base import Function, FunctionClass
 from ..registry import register
 from ..spaces import Distribution, FiniteDistribution
 from .base import Attacker
-from .shatter import floor_inverse, row_index, shattered_points
+from ..budget import floor_inverse
+from .shatter import row_index, shattered_points
 
 # A remaining mass below this is float error of 1 - m*eps, not a real atom.
 _NEGLIGIBLE_MASS = 1e-12

@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
+from ..budget import exact_distance, within_budget
 from ..classes.base import Function, FunctionClass
 from ..registry import register
 from ..spaces import Distribution
 from .base import Attacker
-
-# The referee's slack on an exact distance (float error of a sum, nothing more); an
-# honest attacker must not withhold a backdoor the referee would accept.
-_EXACT_SLACK = 1e-12
-
-
-def known_distance(cls: FunctionClass, f: Function, g: Function, dist: Distribution) -> float | None:
-    """Pr_{x~dist}[f(x) != g(x)] where it can be computed exactly: the class's closed
-    form, else a sum over a finite support; ``None`` when neither exists."""
-    exact = cls.exact_distance(f, g, dist)
-    if exact is not None:
-        return float(exact)
-    support = dist.support()
-    if support is None:
-        return None
-    points, probs = support
-    return math.fsum(probs[f(points) != g(points)])
-
-
-def within_budget(distance: float, eps: float) -> bool:
-    """``distance <= eps`` up to the float error of an exact sum (the referee's slack)."""
-    return distance <= eps + _EXACT_SLACK + 1e-9 * eps
-
 
 def default_instance(cls: FunctionClass, rng: np.random.Generator) -> tuple[Distribution, Function]:
     """The class's default distribution and a member drawn from its reference prior."""
@@ -41,7 +18,7 @@ def default_instance(cls: FunctionClass, rng: np.random.Generator) -> tuple[Dist
 
 @register("attackers", "point-flip")
 class PointFlip(Attacker):
-    """The cheapest valid backdoor the class allows: ``cls.cheapest_flip`` at the trigger.
+    """The cheapest valid backdoor the class allows: its cheapest flip at the trigger.
 
     Setup: D = ``cls.default_distribution()``, f = ``cls.random_member(rng)``.
     Backdoor: f* = ``cls.cheapest_flip(f, x*, D)``. It is returned only if it flips x*
@@ -66,7 +43,7 @@ class PointFlip(Attacker):
         trigger = np.asarray(x_star)[None]
         if f_star(trigger)[0] == f(trigger)[0]:
             return None
-        distance = known_distance(cls, f, f_star, dist)
+        distance = exact_distance(cls, f, f_star, dist)
         if distance is not None and not within_budget(distance, eps):
             return None
         return f_star

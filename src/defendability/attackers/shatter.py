@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
+from ..budget import ceil_inverse
 from ..classes.base import Function, FunctionClass
 from ..errors import check
 from ..registry import register
 from ..spaces import Distribution, FiniteDistribution
 from .base import Attacker
-
-# Relative slack when turning 1/eps into an integer: 1/eps is often a float a few ulps
-# away from the integer the user meant (eps = 1/12 must give 12 points, not 13).
-_ROUNDING_SLACK = 1e-9
-
-
-def ceil_inverse(eps: float) -> int:
-    """``ceil(1/eps)``, robust to float error in ``eps`` (``ceil_inverse(1/12) == 12``)."""
-    return math.ceil((1.0 / eps) * (1.0 - _ROUNDING_SLACK))
-
-
-def floor_inverse(eps: float) -> int:
-    """``floor(1/eps)``, robust to float error in ``eps`` (``floor_inverse(1/12) == 12``)."""
-    return math.floor((1.0 / eps) * (1.0 + _ROUNDING_SLACK))
-
 
 def row_index(points: np.ndarray, x: np.ndarray) -> int | None:
     """Index of the first row of ``points`` (shape ``(m, *point_shape)``) equal to ``x``

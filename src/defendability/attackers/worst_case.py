@@ -13,7 +13,7 @@ from ..errors import UserError, check
 from ..registry import build, register
 from ..spaces import Distribution, Sampler
 from .base import Attacker
-from .point_flip import within_budget
+from ..budget import within_budget
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..defenders.base import Defender
@@ -37,8 +37,10 @@ class WorstCase(Attacker):
     (ties: the first in enumeration order). ``None`` when no member is valid.
 
     Conventions and limits: deduplicating by labels on supp(D) ∪ {x*} is exact for a
-    black-box defender (one that only calls g and samples D: that is all it can see);
-    a white-box defender could tell apart members with the same labels there. The
+    sample-only defender (one that calls g only on samples of D and on the scored input,
+    as ``vote``, ``distill``, ``pool-vote`` and ``boltzmann`` do: those labels are all
+    it can see); a defender that reads the representation, or queries g elsewhere, could
+    tell apart members with the same labels there. The
     same ``trials`` seed pairs are used for every candidate (common random numbers),
     so candidates are compared on the same defender coins. Cost per round:
     |F| member evaluations on the support plus (#candidates x trials) defender fits.

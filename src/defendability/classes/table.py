@@ -17,7 +17,7 @@ from .subsets import as_integer_points
 #: Largest domain: the VC dimension is found by brute force over subsets of [N].
 MAX_N = 16
 
-#: Entries of the (rows x sets x points) block checked at once (bounds memory).
+#: Entries of a (rows x sets) or (sets x patterns) block checked at once (bounds memory).
 _CHUNK = 1 << 22
 
 
@@ -49,19 +49,20 @@ def _shattered(rows: np.ndarray, sets: np.ndarray) -> np.ndarray:
     """Which candidate sets ``(c, j)`` (column indices) the rows ``(m, N)`` shatter.
 
     A set of j columns is shattered iff the rows show all 2^j patterns on it: each
-    row's pattern is coded as an integer and the distinct codes per set are counted
-    after sorting, all sets at once.
+    row's pattern is coded as an integer below 2^j and the distinct codes of each set
+    are counted with one ``bincount`` over a block of sets (bins offset by set).
     """
     m, j = rows.shape[0], sets.shape[1]
-    weights = (1 << np.arange(j, dtype=np.int64))
     out = np.empty(len(sets), dtype=bool)
-    step = max(1, _CHUNK // max(1, m * j))
+    step = max(1, min(_CHUNK // max(1, m), _CHUNK // (1 << j)))
     for start in range(0, len(sets), step):
         block = sets[start:start + step]
-        codes = np.einsum("mcj,j->cm", rows[:, block].astype(np.int64), weights)
-        codes.sort(axis=1)
-        distinct = 1 + np.count_nonzero(np.diff(codes, axis=1), axis=1)
-        out[start:start + step] = distinct == (1 << j)
+        codes = np.zeros((m, len(block)), dtype=np.int64)
+        for i in range(j):
+            codes |= rows[:, block[:, i]].astype(np.int64) << i
+        codes += np.arange(len(block), dtype=np.int64) << j
+        seen = np.bincount(codes.ravel(), minlength=len(block) << j).reshape(len(block), 1 << j)
+        out[start:start + step] = np.all(seen > 0, axis=1)
     return out
 
 

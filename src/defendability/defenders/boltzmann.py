@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import weakref
 from collections.abc import Callable
 
 import numpy as np
 
+from ..budget import ceil_inverse
 from ..classes.base import Function, FunctionClass
 from ..errors import check
 from ..registry import register
@@ -16,14 +18,14 @@ from .base import Defender, Detector
 
 # Hypotheses whose posterior weight is below this fraction of a uniform share are
 # dropped after fitting: together they hold at most this much posterior mass, so scores
-# move by at most 1e-12, while scoring skips the members that cannot matter.
+# move by at most 1e-12, while cover-mode scoring skips the members that cannot matter.
 _NEGLIGIBLE_MASS = 1e-12
-
-# Relative slack when turning 40/eps into an integer (eps = 1/100 gives 4000 exactly).
-_ROUNDING_SLACK = 1e-9
 
 # Most cells (members x points) a member table keeps: 64 MiB of labels per class.
 _MAX_TABLE_CELLS = 1 << 26
+
+# Cells (members x points) handled at once when computing disagreement rates.
+_CHUNK_CELLS = 1 << 22
 
 
 class MemberTable:
@@ -48,6 +50,8 @@ class MemberTable:
 
     def labels(self, points: np.ndarray) -> np.ndarray:
         points = np.asarray(points)
+        if len(points) == 0:
+            return np.zeros((len(self.members), 0), dtype=np.uint8)
         distinct, inverse = np.unique(points, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         keys = [(distinct.dtype.str, row.tobytes()) for row in distinct.reshape(len(distinct), -1)]
@@ -74,6 +78,24 @@ class MemberTable:
         self.index.update((key, used + j) for j, key in enumerate(keys))
 
 
+def table_disagreement(table: MemberTable, points: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each member's disagreement rate with ``labels`` on ``points``, shape ``(M,)``.
+
+    Repeated points (a finite D) count once with their multiplicity, and the distinct
+    points go through the table in chunks so that no (M, n) matrix is ever built.
+    """
+    distinct, inverse, counts = np.unique(points, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    distinct_labels = np.empty(len(distinct), dtype=np.uint8)
+    distinct_labels[inverse] = labels
+    chunk = max(1, _CHUNK_CELLS // max(1, len(table.members)))
+    mistakes = np.zeros(len(table.members), dtype=float)
+    for start in range(0, len(distinct), chunk):
+        part = slice(start, start + chunk)
+        mistakes += (table.labels(distinct[part]) != distinct_labels[part][None, :]) @ counts[part]
+    return mistakes / len(points)
+
+
 # One table per class object; dropped with the class. Module-level rather than on the
 # defender so that defenders stay picklable for parallel sweeps.
 _TABLES: "weakref.WeakKeyDictionary[FunctionClass, MemberTable]" = weakref.WeakKeyDictionary()
@@ -91,10 +113,8 @@ def member_table(cls: FunctionClass) -> MemberTable | None:
     if members is None:
         return None
     table = MemberTable(list(members))
-    try:
+    with contextlib.suppress(TypeError):  # unremembered, but still usable for this fit
         _TABLES[cls] = table
-    except TypeError:
-        pass  # still usable for this fit, just not remembered
     return table
 
 
@@ -102,25 +122,24 @@ class BoltzmannDetector(Detector):
     """Scores x by the posterior mass of the hypotheses that disagree with g at x.
 
     ``hypotheses``: the members kept after fitting; ``posterior``: their weights
-    (shape ``(M,)``, summing to 1 up to the dropped negligible mass). ``score(x)`` for
-    ``x`` of shape ``(Q, *point_shape)`` evaluates each kept hypothesis once on the
-    whole batch and g once, and returns ``(Q,)`` floats in [0, 1]; REJECT iff > 1/2.
+    (shape ``(M,)``, summing to 1 up to the dropped negligible mass); ``evaluate``:
+    their labels at a batch, ``(Q, *point_shape)`` -> ``(M, Q)`` uint8. ``score(x)``
+    evaluates the hypotheses once on the whole batch and g once, and returns ``(Q,)``
+    floats in [0, 1]; REJECT iff > 1/2.
     """
 
     threshold = 0.5
 
-    def __init__(self, g: Function, hypotheses: list[Function], posterior: np.ndarray):
-        self.g, self.hypotheses, self.posterior = g, hypotheses, posterior
+    def __init__(self, g: Function, hypotheses: list[Function], posterior: np.ndarray,
+                 evaluate: Callable[[np.ndarray], np.ndarray]):
+        self.g, self.hypotheses, self.posterior, self.evaluate = g, hypotheses, posterior, evaluate
 
     def score(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
-        scores = np.zeros(len(x), dtype=float)
         if len(x) == 0:
-            return scores
-        gx = np.asarray(self.g(x))
-        for h, weight in zip(self.hypotheses, self.posterior):
-            scores += weight * (np.asarray(h(x)) != gx)
-        return np.minimum(scores, 1.0)
+            return np.zeros(0, dtype=float)
+        disagree = self.evaluate(x) != np.asarray(self.g(x))[None, :]
+        return np.minimum(self.posterior @ disagree, 1.0)
 
 
 @register("defenders", "boltzmann")
@@ -139,8 +158,10 @@ class Boltzmann(Defender):
     estimated well.
 
     Hypotheses: on a finite class (``cls.members()`` not None) every member, with the
-    uniform prior over members (exact: each member is evaluated once on the samples;
-    weights by log-sum-exp). Otherwise a sampled cover (a documented deviation: the
+    uniform prior over members (exact; weights by log-sum-exp). Member labels are
+    memoised per class object (:class:`MemberTable`), so each member is evaluated at
+    each distinct point once over all fits: under a finite D, later fits and scores are
+    matrix operations. Otherwise a sampled cover (a documented deviation: the
     prior is uniform over the cover, not over F): ``cover`` draws of
     ``cls.random_member`` plus ``cover`` ERM fits (``cls.fit_member``) on bootstrap
     resamples of the g-labelled samples with 1 to 3 labels flipped at random, so that
@@ -149,9 +170,11 @@ class Boltzmann(Defender):
     the random half only. After fitting, members holding less than 1e-12 of posterior
     mass in total are dropped, so scores are exact to 1e-12.
 
-    Cost per fitted function: n samples and n evaluations of g; |F| (or up to
-    2*cover) member evaluations on the samples, plus ``cover`` ERM fits in cover mode;
-    per scored batch, one evaluation of g and of each kept member.
+    Cost per fitted function: n samples and n evaluations of g; on a finite class, |F|
+    member evaluations per distinct point not seen before (memoised); in cover mode, up
+    to 2*cover member evaluations on the samples plus ``cover`` ERM fits of n points
+    each. Per scored batch: one evaluation of g, and of each kept member (cover mode) or
+    of every member at the points not seen before (finite class).
 
     Guarantee: THEORY.md §2.1 gives alpha + beta ≲ 14.4 eps (ln|F| + ln(1/eps) + 1)
     (derived, approximate, for the exact distance), which is not a rigorous bound on
@@ -173,14 +196,11 @@ class Boltzmann(Defender):
         """n: as given, else ceil(40/eps)."""
         if self.samples is not None:
             return self.samples
-        return math.ceil((40.0 / eps) * (1.0 - _ROUNDING_SLACK))
+        return ceil_inverse(eps, 40.0)
 
-    def hypotheses(self, cls: FunctionClass, points: np.ndarray, labels: np.ndarray,
-                   rng: np.random.Generator) -> list[Function]:
-        """Every member of a finite class, else the sampled cover (see the class docstring)."""
-        members = cls.members()
-        if members is not None:
-            return list(members)
+    def cover_hypotheses(self, cls: FunctionClass, points: np.ndarray, labels: np.ndarray,
+                         rng: np.random.Generator) -> list[Function]:
+        """The sampled cover of a class that cannot enumerate (see the class docstring)."""
         cover = [cls.random_member(rng) for _ in range(self.cover)]
         n = len(points)
         for _ in range(self.cover):
@@ -198,16 +218,22 @@ class Boltzmann(Defender):
         check(0.0 < eps < 1.0, f"eps must be in (0, 1), got {eps}")
         points = sampler(self.sample_count(eps))
         labels = np.asarray(g(points), dtype=np.uint8)
-        hypotheses = self.hypotheses(cls, points, labels, rng)
-        # Repeated sample points (finite supports) are evaluated once and weighted.
-        distinct, inverse, counts = np.unique(points, axis=0, return_inverse=True, return_counts=True)
-        inverse = inverse.reshape(-1)
-        distinct_labels = np.empty(len(distinct), dtype=np.uint8)
-        distinct_labels[inverse] = labels
-        weights = counts / len(points)
-        dhat = np.array([weights @ (np.asarray(h(distinct)) != distinct_labels) for h in hypotheses])
+        table = member_table(cls)
+        if table is not None:
+            hypotheses = table.members
+            dhat = table_disagreement(table, points, labels)
+        else:
+            hypotheses = self.cover_hypotheses(cls, points, labels, rng)
+            dhat = np.array([np.count_nonzero(np.asarray(h(points)) != labels) for h in hypotheses]) / len(points)
         log_w = -self.inverse_temperature(eps) * dhat
         posterior = np.exp(log_w - log_w.max())
         posterior /= posterior.sum()
         keep = np.flatnonzero(posterior > _NEGLIGIBLE_MASS / len(posterior))
-        return BoltzmannDetector(g, [hypotheses[i] for i in keep], posterior[keep])
+        kept = [hypotheses[i] for i in keep]
+        if table is not None:
+            def evaluate(x: np.ndarray) -> np.ndarray:
+                return table.labels(x)[keep]
+        else:
+            def evaluate(x: np.ndarray) -> np.ndarray:
+                return np.stack([np.asarray(h(x), dtype=np.uint8) for h in kept])
+        return BoltzmannDetector(g, kept, posterior[keep], evaluate)

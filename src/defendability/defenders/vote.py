@@ -13,16 +13,13 @@ import math
 
 import numpy as np
 
+from ..budget import ROUNDING_SLACK, floor_inverse
 from ..classes.base import Function, FunctionClass
 from ..errors import ParameterError, check
 from ..learners.base import Learner
 from ..registry import build, register
 from ..spaces import Sampler
 from .base import Defender, Detector
-
-# Relative slack when turning 1/(4 eps) into an integer, so that a float eps a few ulps
-# off the intended value (eps = 1/400) still gives the intended batch size (100).
-_ROUNDING_SLACK = 1e-9
 
 # Random keys drawn at once when pool-vote picks its subsets (bounds the memory to
 # about 64 MiB whatever the pool size).
@@ -37,7 +34,7 @@ def default_voters(delta: float) -> int:
 def default_batch(eps: float) -> int:
     """k = floor(1/(4 eps)), at least 1: a batch then meets {f != f*} with probability
     at most k*eps <= 1/4 (for eps > 1/4 the single example gives no such guarantee)."""
-    return max(1, math.floor((1.0 / (4.0 * eps)) * (1.0 + _ROUNDING_SLACK)))
+    return max(1, floor_inverse(eps, 0.25))
 
 
 class VoteDetector(Detector):
@@ -136,7 +133,7 @@ class Vote(Defender):
     def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
         k = self.batch_size(cls, eps)
         e = self.learner.expected_error(cls, k)
-        if e is None or self.threshold != 0.5 or k * eps > 0.25 * (1.0 + _ROUNDING_SLACK):
+        if e is None or self.threshold != 0.5 or k * eps > 0.25 * (1.0 + ROUNDING_SLACK):
             return None
         tail = math.exp(-self.voter_count() / 32.0)
         return {"alpha": min(1.0, 8.0 / 3.0 * e + tail), "beta": min(1.0, 8.0 * e + tail)}

@@ -16,8 +16,8 @@ def check_batch(cls: FunctionClass, X: np.ndarray, Y: np.ndarray, queries: np.nd
     """Raise ``ValueError`` unless ``X`` is ``(V, k, *point_shape)``, ``Y`` is ``(V, k)``
     and ``queries`` is ``(Q, *point_shape)`` for ``cls``'s point shape.
 
-    Shared by the other learners; it lives with the first learner that needed it
-    because learners/base.py is not this module's to extend.
+    Used by every learner; it lives here, with the first of them, until
+    learners/base.py offers it.
     """
     point_shape = tuple(cls.point_shape)
     nd = len(point_shape)
@@ -71,7 +71,7 @@ class Closure(Learner):
 def pac_sample_size(d: int, eta: float) -> int:
     """The least k >= 0 with d/(k+1) <= eta: ceil(d/eta) - 1 (derived).
 
-    The correction loops guard against ``d/eta`` rounding below its exact value.
+    The correction loops undo a rounding error of ``d/eta`` in either direction.
     """
     k = max(0, math.ceil(d / eta) - 1)
     while d / (k + 1) > eta:
