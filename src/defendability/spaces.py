@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from .batches import Batches
 from .errors import check
 
 #: Supports larger than this are treated as infinite (distances by estimation).
@@ -30,6 +31,11 @@ class Distribution(ABC):
     def support(self) -> tuple[np.ndarray, np.ndarray] | None:
         """``(points, probs)`` with ``probs.sum() == 1`` for finite supports, else ``None``."""
         return None
+
+    def sample_batches(self, rng: np.random.Generator, batches: int, k: int) -> Batches:
+        """``batches`` independent batches of ``k`` draws each."""
+        points = self.sample(rng, batches * k)
+        return Batches(points, index=np.arange(batches * k).reshape(batches, k))
 
     def mass(self, points: np.ndarray) -> np.ndarray:
         """Probability of each given point (finite supports only)."""
@@ -63,10 +69,33 @@ class FiniteDistribution(Distribution):
         self.point_shape = tuple(points.shape[1:])
         self._cdf = np.cumsum(self.probs)
         self._cdf[-1] = 1.0
+        # Guide table for inverse-CDF sampling (Chen and Asau's indexed search): u in
+        # bin b = floor(u*G) maps to an index between _lo[b] and _hi[b]; where they are
+        # equal (all bins but at most m) the table answers without a binary search.
+        self._bins = 1 << max(10, int(np.ceil(np.log2(4 * len(self.probs)))))
+        edges = np.arange(self._bins + 1) / self._bins
+        bounds = np.searchsorted(self._cdf, edges, side="right").clip(max=len(self.probs) - 1)
+        self._lo, self._hi = bounds[:-1], bounds[1:]
+
+    def sample_indices(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Indices into ``points`` of ``size`` draws (exact inverse-CDF sampling)."""
+        u = rng.random(size)
+        b = (u * self._bins).astype(np.intp)  # exact: the bin count is a power of two
+        idx = self._lo[b]
+        unsure = np.flatnonzero(idx != self._hi[b])
+        if len(unsure):
+            idx[unsure] = np.searchsorted(self._cdf, u[unsure], side="right")
+        return idx
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        idx = np.searchsorted(self._cdf, rng.random(size), side="right")
-        return self.points[idx]
+        return self.points[self.sample_indices(rng, size)]
+
+    def sample_batches(self, rng: np.random.Generator, batches: int, k: int) -> Batches:
+        if len(self.probs) > k:  # counts would cost more than the draws themselves
+            return super().sample_batches(rng, batches, k)
+        counts = rng.multinomial(k, self.probs, size=batches)
+        seen = counts.any(axis=0)  # points no batch drew stay unseen, as with real draws
+        return Batches(self.points[seen], counts=counts[:, seen])
 
     def support(self) -> tuple[np.ndarray, np.ndarray]:
         return self.points, self.probs
@@ -176,3 +205,8 @@ class Sampler:
     def __call__(self, size: int) -> np.ndarray:
         self.drawn += int(size)
         return self._dist.sample(self._rng, int(size))
+
+    def batches(self, batches: int, k: int) -> Batches:
+        """``batches`` independent batches of ``k`` draws (counted as batches*k samples)."""
+        self.drawn += int(batches) * int(k)
+        return self._dist.sample_batches(self._rng, int(batches), int(k))

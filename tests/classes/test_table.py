@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from class_contract import brute_force_vc, is_shattered, support_distance
-from defendability.classes import Table, TableFunction
+from defendability.classes import IntervalUnion, Intervals, Table, TableFunction
 from defendability.classes.base import FunctionClass
 from defendability.classes.table import largest_shattered_set
 from defendability.errors import ParameterError
@@ -122,7 +122,16 @@ def test_cheapest_flip_is_exact(seed):
                 assert support_distance(f, g, dist) == pytest.approx(best, abs=1e-12)
                 assert g == plain.cheapest_flip(f, np.int64(x), dist)
     assert table.cheapest_flip(members[0], np.int64(0), Gaussian(0)) is None
+    assert plain.cheapest_flip(members[0], np.int64(0), Gaussian(0)) is None
     assert plain.size() == table.size() == 25
+
+
+def test_base_defaults_need_an_enumerable_class():
+    cls = Intervals(k=1)
+    f = IntervalUnion([(0.2, 0.4)])
+    dist = FiniteDistribution(np.array([0.1, 0.3]), np.array([0.5, 0.5]))
+    assert FunctionClass.cheapest_flip(cls, f, np.float64(0.3), dist) is None
+    assert FunctionClass.size(cls) is None
 
 
 def test_fit_member_is_the_first_row_of_least_error():

@@ -37,7 +37,7 @@ def test_posterior_equals_brute_force_on_a_finite_class(lam, samples):
     cls = ToyTable.small_sets(5, 2)
     g = Labelling([1, 0, 0, 1, 0])
     detector, sampler, _ = _fit(Boltzmann(lam=lam, samples=samples), cls, g, SKEWED, eps=0.1)
-    expected = _brute_force(cls, g, sampler.batches[0], lam if lam is not None else 6.0, np.arange(5))
+    expected = _brute_force(cls, g, sampler.handed[0], lam if lam is not None else 6.0, np.arange(5))
     np.testing.assert_allclose(detector.score(np.arange(5)), expected, atol=1e-11)
     np.testing.assert_array_equal(detector.decide(np.arange(5)), expected > 0.5)
 
@@ -55,7 +55,7 @@ def test_huge_lambda_concentrates_on_members_agreeing_on_the_samples():
     cls = ToyTable.small_sets(4, 2)
     g = Labelling([0, 1, 1, 0])
     detector, sampler, _ = _fit(Boltzmann(lam=1e6, samples=400), cls, g, UniformDiscrete(4))
-    assert set(sampler.batches[0].tolist()) == {0, 1, 2, 3}  # every point seen: only g has dhat = 0
+    assert set(sampler.handed[0].tolist()) == {0, 1, 2, 3}  # every point seen: only g has dhat = 0
     assert detector.hypotheses == [g]
     np.testing.assert_array_equal(detector.score(np.arange(4)), np.zeros(4))
 
@@ -65,7 +65,7 @@ def test_defaults_and_costs():
     assert b.inverse_temperature(0.02) == pytest.approx(30.0)
     assert b.sample_count(0.1) == 400 and b.sample_count(1 / 3) == 120 and b.sample_count(0.003) == 13334
     detector, sampler, g = _fit(b, ToyTable.small_sets(5, 2), Labelling([1, 0, 0, 0, 0]), SKEWED, eps=0.1)
-    assert sampler.drawn == 400 and len(sampler.batches) == 1 and g.evaluations == 400
+    assert sampler.drawn == 400 and len(sampler.handed) == 1 and g.evaluations == 400
     scores = detector.score(np.arange(5))
     assert g.evaluations == 405 and np.all((scores >= 0) & (scores <= 1))
     assert b.guarantee(ToyTable.small_sets(5, 2), 0.1) is None and Boltzmann.graded is True
@@ -135,7 +135,7 @@ def test_member_labels_are_memoised_per_class_without_changing_scores():
     second, sampler, _ = _fit(Boltzmann(samples=200), cls, g, SKEWED, seed=7)
     scores = second.score(np.arange(5))
     assert cls.counter[0] == evaluated  # nothing re-evaluated
-    expected = _brute_force(ToyTable(cls.rows), g, sampler.batches[0], 6.0, np.arange(5))
+    expected = _brute_force(ToyTable(cls.rows), g, sampler.handed[0], 6.0, np.arange(5))
     np.testing.assert_allclose(scores, expected, atol=1e-11)
 
 
@@ -145,5 +145,5 @@ def test_scores_are_exact_when_the_memo_is_full(monkeypatch):
     cls = ToyTable.small_sets(5, 2)
     g = Labelling([0, 0, 1, 1, 0])
     detector, sampler, _ = _fit(Boltzmann(samples=300), cls, g, SKEWED, seed=2)
-    expected = _brute_force(cls, g, sampler.batches[0], 6.0, np.arange(5))
+    expected = _brute_force(cls, g, sampler.handed[0], 6.0, np.arange(5))
     np.testing.assert_allclose(detector.score(np.arange(5)), expected, atol=1e-11)

@@ -101,15 +101,20 @@ class Memoriser(Learner):
 
 
 class Recording(Sampler):
-    """A sampler that keeps every batch it hands out."""
+    """A sampler that keeps every draw it hands out (``handed``: one array per call)."""
 
     def __init__(self, dist, rng):
         super().__init__(dist, rng)
-        self.batches = []
+        self.handed = []
 
     def __call__(self, size):
         out = super().__call__(size)
-        self.batches.append(out.copy())
+        self.handed.append(out.copy())
+        return out
+
+    def batches(self, batches, k):
+        out = super().batches(batches, k)
+        self.handed.append(out.points[out.indices()].reshape(-1, *out.points.shape[1:]).copy())
         return out
 
 

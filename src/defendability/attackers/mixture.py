@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from ..budget import floor_inverse
 from ..classes.base import Function, FunctionClass
 from ..registry import register
 from ..spaces import Distribution, FiniteDistribution
 from .base import Attacker
-from ..budget import floor_inverse
 from .shatter import row_index, shattered_points
 
 # A remaining mass below this is float error of 1 - m*eps, not a real atom.
@@ -39,8 +41,9 @@ class Mixture(Attacker):
     """
 
     @staticmethod
-    def _design(cls: FunctionClass, eps: float) -> tuple[np.ndarray, np.ndarray]:
-        """The points t_1..t_m, t_d (shape ``(m+1, *point_shape)``) and their masses."""
+    @functools.lru_cache(maxsize=64)  # a pure function of (cls, eps), recomputed every round otherwise
+    def _design(cls: FunctionClass, eps: float) -> tuple[np.ndarray, FiniteDistribution]:
+        """The points t_1..t_m, t_d (shape ``(m+1, *point_shape)``) and D on them."""
         shattered = shattered_points(cls)
         m = min(len(shattered) - 1, floor_inverse(eps))
         rest = 1.0 - m * eps
@@ -48,12 +51,12 @@ class Mixture(Attacker):
             rest = 0.0
         points = np.concatenate([shattered[:m], shattered[-1:]])
         masses = np.append(np.full(m, eps), rest)
-        return points, masses / masses.sum()
+        return points, FiniteDistribution(points, masses / masses.sum())
 
     def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
-        points, masses = self._design(cls, eps)
+        points, dist = self._design(cls, eps)
         labels = np.append(rng.integers(0, 2, size=len(points) - 1, dtype=np.uint8), np.uint8(0))
-        return FiniteDistribution(points, masses), cls.realise(points, labels)
+        return dist, cls.realise(points, labels)
 
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray,
                  eps: float, rng: np.random.Generator) -> Function | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 
 import numpy as np
 
@@ -49,21 +50,22 @@ class Shatter(Attacker):
     """
 
     @staticmethod
-    def _design(cls: FunctionClass, eps: float) -> tuple[np.ndarray, bool]:
-        """The support T[:m] and whether a flip fits the budget (m <= d)."""
+    @functools.lru_cache(maxsize=64)  # a pure function of (cls, eps), recomputed every round otherwise
+    def _design(cls: FunctionClass, eps: float) -> tuple[np.ndarray, bool, FiniteDistribution]:
+        """The support T[:m], whether a flip fits the budget (m <= d), and D."""
         points = shattered_points(cls)
         m = ceil_inverse(eps)
-        return points[: min(m, len(points))], m <= len(points)
+        support = points[: min(m, len(points))]
+        return support, m <= len(points), FiniteDistribution(support, np.full(len(support), 1.0 / len(support)))
 
     def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
-        support, _ = self._design(cls, eps)
-        m = len(support)
-        labels = rng.integers(0, 2, size=m, dtype=np.uint8)
-        return FiniteDistribution(support, np.full(m, 1.0 / m)), cls.realise(support, labels)
+        support, _, dist = self._design(cls, eps)
+        labels = rng.integers(0, 2, size=len(support), dtype=np.uint8)
+        return dist, cls.realise(support, labels)
 
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray,
                  eps: float, rng: np.random.Generator) -> Function | None:
-        support, affordable = self._design(cls, eps)
+        support, affordable, _ = self._design(cls, eps)
         i = row_index(support, x_star)
         if not affordable or i is None:
             return None

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..budget import ROUNDING_SLACK, floor_inverse
+from ..batches import Batches
 from ..classes.base import Function, FunctionClass
 from ..errors import ParameterError, check
 from ..learners.base import Learner
@@ -40,27 +41,37 @@ def default_batch(eps: float) -> int:
 class VoteDetector(Detector):
     """Scores x by the fraction of voters whose prediction at x disagrees with g(x).
 
-    ``X``: ``(V, k, *point_shape)`` training batches, ``Y``: ``(V, k)`` their labels by
-    g. ``score(x)`` for ``x`` of shape ``(Q, *point_shape)`` makes one call of
-    ``learner.predict`` for all voters and queries and one call of g on ``x``, and
-    returns ``(Q,)`` floats in [0, 1]; REJECT iff score > ``threshold``.
+    ``batches``: the V training batches; ``labels``: g's labels of ``batches.points``.
+    ``score(x)`` for ``x`` of shape ``(Q, *point_shape)`` makes one call of
+    ``learner.predict_batches`` for all voters and queries and one call of g on ``x``,
+    and returns ``(Q,)`` floats in [0, 1]; REJECT iff score > ``threshold``.
     """
 
-    def __init__(self, cls: FunctionClass, learner: Learner, g: Function, X: np.ndarray, Y: np.ndarray,
+    def __init__(self, cls: FunctionClass, learner: Learner, g: Function, batches: Batches, labels: np.ndarray,
                  threshold: float):
         self.cls, self.learner, self.g = cls, learner, g
-        self.X, self.Y = X, Y
+        self.batches, self.labels = batches, labels
         self.threshold = threshold
 
     @property
     def voters(self) -> int:
-        return len(self.X)
+        return self.batches.V
+
+    @property
+    def X(self) -> np.ndarray:
+        """The training batches, ``(V, k, *point_shape)``."""
+        return self.batches.points[self.batches.indices()]
+
+    @property
+    def Y(self) -> np.ndarray:
+        """Their labels by g, ``(V, k)``."""
+        return self.labels[self.batches.indices()]
 
     def score(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
         if len(x) == 0:
             return np.zeros(0, dtype=float)
-        predictions = self.learner.predict(self.cls, self.X, self.Y, x)
+        predictions = self.learner.predict_batches(self.cls, self.batches, self.labels, x)
         return np.mean(predictions != np.asarray(self.g(x))[None, :], axis=0, dtype=float)
 
 
@@ -75,10 +86,11 @@ class Vote(Defender):
     ``threshold`` (tau, 0.5: REJECT iff more than a fraction tau of voters disagree
     with g(x)), ``eta`` (target error of the learner; give ``k`` or ``eta``, not both).
 
-    fit: one draw of N*k samples from the sampler, labelled by one call of g, reshaped
-    to ``(N, k, *point_shape)``. score(x): fraction of voters whose prediction at x
+    fit: N independent batches of k samples (``Sampler.batches``), and one call of g on
+    the distinct points drawn. score(x): fraction of voters whose prediction at x
     disagrees with g(x), ``(Q,)`` floats in [0, 1]. Cost per fitted function: N*k
-    samples and N*k evaluations of g, plus one evaluation of g per scored input.
+    samples and at most N*k evaluations of g (one per distinct point drawn: on a finite
+    support, far fewer), plus one evaluation of g per scored input.
 
     Guarantee (derived, THEORY.md §2.1 and §3), with e = ``learner.expected_error(cls, k)``:
     alpha <= (8/3) e + exp(-N/32) and beta <= 8 e + exp(-N/32), provided tau = 1/2 and
@@ -118,17 +130,16 @@ class Vote(Defender):
 
     # -- fitting ---------------------------------------------------------------------
     def training_sets(self, g: Function, sampler: Sampler, voters: int, k: int,
-                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Independent batches: ``(voters, k, *point_shape)`` points and ``(voters, k)`` labels."""
-        points = sampler(voters * k)
-        labels = np.asarray(g(points), dtype=np.uint8)
-        return points.reshape((voters, k) + points.shape[1:]), labels.reshape(voters, k)
+                      rng: np.random.Generator) -> tuple[Batches, np.ndarray]:
+        """Independent batches, and g's labels of their points (``(u,)`` uint8)."""
+        batches = sampler.batches(voters, k)
+        return batches, np.asarray(g(batches.points), dtype=np.uint8)
 
     def fit(self, cls: FunctionClass, g: Function, sampler: Sampler, eps: float,
             rng: np.random.Generator) -> VoteDetector:
         check(0.0 < eps < 1.0, f"eps must be in (0, 1), got {eps}")
-        X, Y = self.training_sets(g, sampler, self.voter_count(), self.batch_size(cls, eps), rng)
-        return VoteDetector(cls, self.learner, g, X, Y, self.threshold)
+        batches, labels = self.training_sets(g, sampler, self.voter_count(), self.batch_size(cls, eps), rng)
+        return VoteDetector(cls, self.learner, g, batches, labels, self.threshold)
 
     def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
         k = self.batch_size(cls, eps)
@@ -215,8 +226,8 @@ class PoolVote(Vote):
         return self.pool if self.pool is not None else 4 * k
 
     def training_sets(self, g: Function, sampler: Sampler, voters: int, k: int,
-                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Subsets of one pool: ``(voters, k, *point_shape)`` points and ``(voters, k)`` labels."""
+                      rng: np.random.Generator) -> tuple[Batches, np.ndarray]:
+        """Subsets of one pool, as batches indexing the pool, and the pool's labels."""
         m = self.pool_size(k)
         if m < k:
             raise ParameterError(f"pool must be >= k, got pool={m}, k={k}")
@@ -226,7 +237,7 @@ class PoolVote(Vote):
         rows = max(1, _KEYS_PER_CHUNK // m)
         index = np.concatenate([np.argpartition(rng.random((min(rows, voters - start), m)), k - 1, axis=1)[:, :k]
                                 for start in range(0, voters, rows)])
-        return points[index], labels[index]
+        return Batches(points, index=index), labels
 
     def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
         return None

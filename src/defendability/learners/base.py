@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from ..batches import Batches
 from ..classes.base import FunctionClass
 
 
@@ -19,6 +20,9 @@ class Learner(ABC):
     """A prediction strategy P: a training batch and a query in, a predicted label out."""
 
     name: str = "learner"
+    #: True when predictions depend only on the set of distinct labelled examples (not on
+    #: repeats): such learners are trained on each batch's distinct points only.
+    set_only: bool = False
 
     @abstractmethod
     def predict(self, cls: FunctionClass, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -27,6 +31,13 @@ class Learner(ABC):
         ``X``: ``(V, k, *point_shape)`` training points; ``Y``: ``(V, k)`` uint8 labels;
         ``queries``: ``(Q, *point_shape)``. Returns ``(V, Q)`` uint8.
         """
+
+    def predict_batches(self, cls: FunctionClass, batches: Batches, labels: np.ndarray,
+                        queries: np.ndarray) -> np.ndarray:
+        """Predictions of ``batches.V`` copies trained on ``batches``, whose points are
+        labelled ``labels`` (shape ``(u,)``). Returns ``(V, Q)`` uint8."""
+        idx = batches.distinct() if self.set_only else batches.indices()
+        return self.predict(cls, batches.points[idx], labels[idx], queries)
 
     def expected_error(self, cls: FunctionClass, k: int) -> float | None:
         """The guarantee e(k) on the expected error after k examples, if one is known."""

@@ -50,6 +50,8 @@ class Closure(Learner):
     with d/(k+1) <= eta.
     """
 
+    set_only = True  # depends on the set of distinct labelled examples, not on repeats
+
     def predict(self, cls: FunctionClass, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> np.ndarray:
         X, Y, queries = np.asarray(X), np.asarray(Y), np.asarray(queries)
         check_batch(cls, X, Y, queries)

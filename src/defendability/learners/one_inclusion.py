@@ -146,6 +146,8 @@ class OneInclusion(Learner):
     first out, and never more than ``CACHE_BYTES`` of them; 0 disables the cache.
     """
 
+    set_only = True  # depends on the set of distinct labelled examples, not on repeats
+
     def __init__(self, cache_size: int = 4096):
         check(cache_size >= 0, f"one-inclusion: cache_size must be >= 0, got {cache_size}")
         self.cache_size = cache_size

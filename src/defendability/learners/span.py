@@ -87,6 +87,8 @@ class Span(Learner):
     constant term (affine parities) is not what this learner predicts.
     """
 
+    set_only = True  # depends on the set of distinct labelled examples, not on repeats
+
     def _bits(self, cls: FunctionClass) -> int:
         shape = tuple(cls.point_shape)
         if len(shape) != 1 or not 1 <= shape[0] <= MAX_BITS:
