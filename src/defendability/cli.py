@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import registry
@@ -102,7 +103,7 @@ def list_components(kind: Optional[str] = typer.Argument(None, help="classes, at
         for name in registry.names(k):
             comp = registry.lookup(k, name)
             params = ", ".join(f"{p.name}={p.default}" for p in registry.parameters(comp))
-            table.add_row(name, params or "-", registry.summary(comp))
+            table.add_row(escape(name), escape(params) or "-", escape(registry.summary(comp)))
         _out.print(table)
 
 

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from class_contract import check_evaluates, check_realises_shattered_set
-from defendability.classes import (Conjunctions, Counted, Halfspaces, Intervals, Parities, Subsets, Table,
-                                   Thresholds, unwrap)
+
+from defendability.classes import (
+    Conjunctions,
+    Counted,
+    Halfspaces,
+    Intervals,
+    Parities,
+    Subsets,
+    Table,
+    Thresholds,
+    unwrap,
+)
 from defendability.classes.base import FunctionClass
 from defendability.errors import ParameterError
 from defendability.registry import build, names, parameters, summary

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from class_contract import monte_carlo_interval
 from scipy.stats import multivariate_normal, norm
 
-from class_contract import monte_carlo_interval
 from defendability.classes import HalfspaceFunction, Halfspaces
 from defendability.classes.halfspaces import _orthant
 from defendability.errors import ParameterError
@@ -102,7 +102,7 @@ def test_cheapest_flip_translates_the_hyperplane():
         assert g(x[None])[0] != f(x[None])[0]
         np.testing.assert_array_equal(g.w, f.w)
         # the slab between the hyperplanes, exactly; every other flipping translate is farther
-        t = lambda h: (h.w @ dist.mean + h.b) / (dist.scale * np.linalg.norm(h.w))  # noqa: E731
+        t = lambda h: (h.w @ dist.mean + h.b) / (dist.scale * np.linalg.norm(h.w))
         assert cls.exact_distance(f, g, dist) == pytest.approx(abs(norm.cdf(t(f)) - norm.cdf(t(g))), abs=1e-13)
         margin = float(x @ f.w)
         for shift in (1e-3, 0.1, 1.0):

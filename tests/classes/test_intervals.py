@@ -7,11 +7,27 @@ import math
 
 import numpy as np
 import pytest
+from class_contract import (
+    brute_closure,
+    brute_force_vc,
+    labelling_matrix,
+    monte_carlo_interval,
+    support_distance,
+)
 
-from class_contract import brute_closure, brute_force_vc, labelling_matrix, monte_carlo_interval, support_distance
-from defendability.classes import IntervalUnion, Intervals, ThresholdFunction, Thresholds
+from defendability.classes import (
+    Intervals,
+    IntervalUnion,
+    ThresholdFunction,
+    Thresholds,
+)
 from defendability.errors import ParameterError
-from defendability.spaces import Distribution, FiniteDistribution, Gaussian, UniformInterval
+from defendability.spaces import (
+    Distribution,
+    FiniteDistribution,
+    Gaussian,
+    UniformInterval,
+)
 
 
 def runs(labels: np.ndarray) -> int:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from class_contract import (
+    brute_force_vc,
+    is_shattered,
+    labelling_matrix,
+    support_distance,
+)
 
-from class_contract import brute_force_vc, is_shattered, labelling_matrix, support_distance
 from defendability.classes import Parities, ParityFunction, solve_gf2
 from defendability.errors import ParameterError
 from defendability.spaces import FiniteDistribution, Gaussian, UniformCube

@@ -6,11 +6,18 @@ import math
 
 import numpy as np
 import pytest
+from class_contract import (
+    LEVEL,
+    brute_closure,
+    brute_force_vc,
+    is_shattered,
+    labelling_matrix,
+    support_distance,
+)
 from scipy.stats import binomtest
 
-from class_contract import LEVEL, brute_closure, brute_force_vc, is_shattered, labelling_matrix, support_distance
-from defendability.classes import subsets as subsets_module
 from defendability.classes import SubsetFunction, Subsets
+from defendability.classes import subsets as subsets_module
 from defendability.errors import ParameterError
 from defendability.spaces import FiniteDistribution, Gaussian, UniformDiscrete
 

@@ -6,9 +6,9 @@ import itertools
 
 import numpy as np
 import pytest
-
 from class_contract import brute_force_vc, is_shattered, support_distance
-from defendability.classes import IntervalUnion, Intervals, Table, TableFunction
+
+from defendability.classes import Intervals, IntervalUnion, Table, TableFunction
 from defendability.classes.base import FunctionClass
 from defendability.classes.table import largest_shattered_set
 from defendability.errors import ParameterError

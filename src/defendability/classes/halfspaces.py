@@ -113,7 +113,7 @@ def gaussian_distance(f: HalfspaceFunction, g: HalfspaceFunction, dist: Gaussian
 
 @register("classes", "halfspaces")
 class Halfspaces(FunctionClass):
-    """Halfspaces x -> [w.x + b > 0] on R^d (VC dimension d + 1), points float rows.
+    """Halfspaces x -> (w.x + b > 0) on R^d (VC dimension d + 1), points float rows.
 
     Points are rows of R^d (``point_shape == (d,)``); a member is a
     :class:`HalfspaceFunction`. VC = d + 1 (affine halfspaces in R^d; Radon's theorem
@@ -155,7 +155,7 @@ class Halfspaces(FunctionClass):
         labels = (np.asarray(labels).reshape(-1) == 1)
         check(len(points) == len(labels), "halfspaces: realise needs one label per point")
         is_origin = np.all(points == 0, axis=1)
-        is_unit = (np.sum(points != 0, axis=1) == 1) & np.isclose(points.sum(axis=1), 1.0) & (points.max(axis=1) == 1)
+        is_unit = (np.sum(points != 0, axis=1) == 1) & (points.max(axis=1) == 1)
         if np.all(is_origin | is_unit) and self._distinct(points):
             b = 0.5 if np.any(labels[is_origin]) else -0.5
             w = np.zeros(self.d)

@@ -321,7 +321,7 @@ class Intervals(FunctionClass):
 
 @register("classes", "thresholds")
 class Thresholds(FunctionClass):
-    """Thresholds x -> [x >= theta] on the real line (VC dimension 1).
+    """Thresholds x -> (x >= theta) on the real line (VC dimension 1).
 
     Points are real scalars; a member is a :class:`ThresholdFunction` with theta in
     [-inf, +inf]. VC = 1: one point is shattered, and for two points a < b the

@@ -105,7 +105,7 @@ class Subsets(FunctionClass):
 
     def member(self, elements: np.ndarray | list[int]) -> SubsetFunction:
         """The member with the given elements (raises ``ParameterError`` if it is none)."""
-        elements = np.unique(as_integer_points(np.asarray(elements, dtype=np.int64).reshape(-1)))
+        elements = np.unique(as_integer_points(np.asarray(elements).reshape(-1)))
         check(len(elements) == 0 or (elements[0] >= 0 and elements[-1] < self.N),
               f"subsets: elements must lie in [0, N={self.N}), got {elements.tolist()}")
         check(len(elements) <= self.d,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from functools import cached_property
 
@@ -81,7 +80,7 @@ def largest_shattered_set(rows: np.ndarray) -> np.ndarray:
     the first set in lexicographic order.
     """
     m, N = rows.shape
-    limit = min(N, int(math.floor(math.log2(m))) if m else 0)
+    limit = min(N, max(0, m.bit_length() - 1))  # floor(log2 m), exactly
     level = [()]  # the empty set is shattered by any non-empty class
     for j in range(1, limit + 1):
         known = set(level)
