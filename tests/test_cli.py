@@ -62,11 +62,16 @@ def test_list_shows_every_kind():
     (("--eps", "1.5"), "eps must be in (0, 1)"),
     (("--eps", "abc"), "--eps 'abc' is not a number"),
     (("--defender", "vote:learner"), "not key=value"),
+    (("--class", "keyed-hash", "--attacker", "shatter"), "no shattered set"),
+    (("--class", "parities:n=6", "--defender", "vote:learner=closure"), "not intersection-closed"),
+    (("--rounds", "0"), "rounds must be an integer >= 1"),
+    (("--invalid-policy", "resample"), "invalid_policy must be one of"),
 ])
 def test_bad_input_is_one_line_with_status_2(args, fragment):
     base = {"--class": "subsets:N=20,d=5", "--attacker": "mixture", "--defender": "accept", "--eps": "0.05"}
     base.update(dict(zip(args[::2], args[1::2])))
-    argv = ["play", "--rounds", "10"] + [x for kv in base.items() for x in kv]
+    base.setdefault("--rounds", "10")
+    argv = ["play"] + [x for kv in base.items() for x in kv]
     out = cli(*argv)
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()

@@ -62,7 +62,9 @@ def play(
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), default=float) + "\n")
         return
-    table = Table(title=f"{result.cls}  vs  {result.attacker}  vs  {result.defender}  (eps={result.eps:g})")
+    _out.print(f"class {result.cls} | attacker {result.attacker} | defender {result.defender} | eps {result.eps:g}",
+               markup=False, soft_wrap=True)
+    table = Table()
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("95% interval", justify="right")
@@ -78,13 +80,14 @@ def play(
         table.add_row("theory: alpha <=", f"{result.guarantee['alpha']:.4f}", "this defender")
         table.add_row("theory: beta <=", f"{result.guarantee['beta']:.4f}", "this defender")
     _out.print(table)
-    reasons = ", ".join(f"{k}={v}" for k, v in result.invalid_reasons.items()) or "none"
-    _out.print(f"rounds {result.rounds} (valid {result.valid_rounds}, invalid {result.invalid_rounds}: {reasons}; "
-               f"policy {result.invalid_policy}), VC dimension {result.vc_dimension}, seed {result.seed}, "
-               f"{result.seconds:.2f} s")
+    reasons = ", ".join(f"{k} {v}" for k, v in result.invalid_reasons.items()) or "none"
     c = result.cost
-    _out.print(f"cost per decision: {c['evaluations_per_decision']:.0f} evaluations of g, "
-               f"{c['samples_per_decision']:.0f} samples; {c['seconds_per_1000_decisions']:.3f} s per 1000 decisions")
+    _out.print(f"{result.rounds} rounds: {result.valid_rounds} valid, {result.invalid_rounds} invalid ({reasons}), "
+               f"policy {result.invalid_policy}; VC dimension {result.vc_dimension}; seed {result.seed}; "
+               f"{result.seconds:.2f} s", markup=False, soft_wrap=True)
+    _out.print(f"per decision: {c['samples_per_decision']:.0f} samples, {c['evaluations_per_decision']:.0f} "
+               f"evaluations of g, {c['seconds_per_1000_decisions']:.3f} s per 1000 decisions",
+               markup=False, soft_wrap=True)
 
 
 _KINDS = {"classes": "classes", "attackers": "attackers", "defenders": "defenders", "learners": "learners"}

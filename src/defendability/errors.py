@@ -23,3 +23,9 @@ def check(condition: bool, message: str) -> None:
     """Raise :class:`ParameterError` with ``message`` unless ``condition`` holds."""
     if not condition:
         raise ParameterError(message)
+
+
+class IncompatibleError(UserError, TypeError):
+    """A component that does not apply to the chosen class (the closure learner on a
+    class that is not intersection-closed, the shattering attackers on a class with no
+    known shattered set, ...). A ``TypeError`` too, as it is a mismatch of kinds."""

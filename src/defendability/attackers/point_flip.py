@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..budget import exact_distance, within_budget
@@ -10,6 +9,7 @@ from ..classes.base import Function, FunctionClass
 from ..registry import register
 from ..spaces import Distribution
 from .base import Attacker
+
 
 def default_instance(cls: FunctionClass, rng: np.random.Generator) -> tuple[Distribution, Function]:
     """The class's default distribution and a member drawn from its reference prior."""

@@ -13,6 +13,7 @@ from ..registry import register
 from ..spaces import Distribution, FiniteDistribution
 from .base import Attacker
 
+
 def row_index(points: np.ndarray, x: np.ndarray) -> int | None:
     """Index of the first row of ``points`` (shape ``(m, *point_shape)``) equal to ``x``
     (shape ``point_shape``), or ``None``."""

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..budget import within_budget
 from ..classes.base import Counted, Function, FunctionClass
 from ..errors import UserError, check
 from ..registry import build, register
 from ..spaces import Distribution, Sampler
 from .base import Attacker
-from ..budget import within_budget
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..defenders.base import Defender

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import IncompatibleError
 from ..spaces import Distribution
 
 
@@ -172,12 +173,12 @@ class FunctionClass(ABC):
         ``queries``: ``(Q, *point_shape)``. Returns ``(V, Q)`` uint8: 1 iff the query
         lies in the smallest member containing the batch's positive examples.
         """
-        raise TypeError(f"class {self.name!r} is not intersection-closed: the closure learner does not apply")
+        raise IncompatibleError(f"class {self.name!r} is not intersection-closed: the closure learner does not apply")
 
     def fit_member(self, X: np.ndarray, Y: np.ndarray) -> Function:
         """Empirical risk minimisation: a member with the fewest mistakes on ``(X, Y)``
         (``X``: ``(k, *point_shape)``, ``Y``: ``(k,)``). Used by the ``erm`` learner."""
-        raise TypeError(f"class {self.name!r} has no empirical-risk minimiser")
+        raise IncompatibleError(f"class {self.name!r} has no empirical-risk minimiser")
 
     def describe(self) -> dict[str, Any]:
         """Parameters of the class, for reports."""

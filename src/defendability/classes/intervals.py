@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import norm
 
-from ..errors import ParameterError, check
+from ..errors import IncompatibleError, ParameterError, check
 from ..registry import register
 from ..spaces import Distribution, Gaussian, UniformInterval
 from .base import Function, FunctionClass, unwrap
@@ -285,7 +285,7 @@ class Intervals(FunctionClass):
         without positives). ``X``, ``Y``: ``(V, m)``; ``queries``: ``(Q,)``; returns
         ``(V, Q)`` uint8. For k > 1 the class is not intersection-closed: ``TypeError``."""
         if self.k != 1:
-            raise TypeError(f"intervals with k={self.k} > 1 are not intersection-closed: "
+            raise IncompatibleError(f"intervals with k={self.k} > 1 are not intersection-closed: "
                             "the closure learner applies only to k=1")
         X, pos = np.asarray(X, dtype=float), np.asarray(Y) == 1
         lo = np.where(pos, X, np.inf).min(axis=1, initial=np.inf)

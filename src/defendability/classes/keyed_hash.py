@@ -17,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..errors import check
+from ..errors import IncompatibleError, check
 from ..registry import register
 from ..spaces import Distribution, UniformCube
 from .base import Function, FunctionClass
@@ -97,10 +97,10 @@ class KeyedHash(FunctionClass):
         return UniformCube(self.n)
 
     def shattered_set(self) -> np.ndarray:
-        raise TypeError("keyed-hash: no shattered set is known (only the counting bound on the VC dimension)")
+        raise IncompatibleError("keyed-hash: no shattered set is known (only the counting bound on the VC dimension)")
 
     def realise(self, points: np.ndarray, labels: np.ndarray) -> Function:
-        raise TypeError("keyed-hash: cannot realise a prescribed labelling")
+        raise IncompatibleError("keyed-hash: cannot realise a prescribed labelling")
 
     def contains(self, f: Function) -> bool:
         return (isinstance(f, HashFunction) and f.n == self.n and f.salt == self.salt
@@ -155,7 +155,7 @@ class KeyedHash(FunctionClass):
 
     def fit_member(self, X: np.ndarray, Y: np.ndarray) -> Function:
         if self.full:
-            raise TypeError("keyed-hash: exhaustive ERM over 2^128 keys is infeasible; use keys=M for a small class")
+            raise IncompatibleError("keyed-hash: exhaustive ERM over 2^128 keys is infeasible; use keys=M for a small class")
         # Exhaustive ERM over all keys: the best any learner of this class can do on the batch.
         labels = self._labels(X)
         errors = np.count_nonzero(labels != np.asarray(Y, dtype=np.uint8)[None, :], axis=1)

@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from ..budget import ROUNDING_SLACK, floor_inverse
 from ..batches import Batches
+from ..budget import ROUNDING_SLACK, floor_inverse
 from ..classes.base import Function, FunctionClass
 from ..errors import ParameterError, check
 from ..learners.base import Learner

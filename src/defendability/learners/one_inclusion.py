@@ -10,7 +10,7 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import maximum_flow
 
 from ..classes.base import Function, FunctionClass
-from ..errors import check
+from ..errors import IncompatibleError, check
 from ..registry import register
 from .base import Learner
 from .closure import check_batch, pac_sample_size
@@ -161,7 +161,7 @@ class OneInclusion(Learner):
         if cls is not self._class:
             members = cls.members()
             if members is None:
-                raise TypeError(f"one-inclusion learner: class {cls.name!r} cannot enumerate its members "
+                raise IncompatibleError(f"one-inclusion learner: class {cls.name!r} cannot enumerate its members "
                                 f"(members() is None); it needs a small finite class")
             self._members = list(members)
             check(len(self._members) > 0, f"one-inclusion: class {cls.name!r} has no members")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import FunctionClass
-from ..errors import check
+from ..errors import IncompatibleError, check
 from ..registry import register
 from .base import Learner
 from .closure import check_batch, pac_sample_size
@@ -92,7 +92,7 @@ class Span(Learner):
     def _bits(self, cls: FunctionClass) -> int:
         shape = tuple(cls.point_shape)
         if len(shape) != 1 or not 1 <= shape[0] <= MAX_BITS:
-            raise TypeError(f"span learner: class {cls.name!r} has points of shape {shape}; "
+            raise IncompatibleError(f"span learner: class {cls.name!r} has points of shape {shape}; "
                             f"it needs 0/1 rows of length 1..{MAX_BITS} (parities over GF(2)^n)")
         return shape[0]
 
