@@ -13,15 +13,15 @@ DEFENDER = "vote:learner=closure,voters=151"
 
 def test_error_grows_linearly_then_saturates():
     sums = []
-    for ed in (0.01, 0.03, 0.1, 0.3):
+    for ed in (0.001, 0.01, 0.03, 0.1, 0.3):
         eps = ed / D
         r = play(CLASS, "mixture", DEFENDER, eps=eps, rounds=800, seed=41)
         lo, hi = error_sum_ci(r)
         assert hi >= (D - 1) * eps  # the lower bound L2 holds
         assert lo <= 24 * D * eps  # the vote's derived upper bound holds
         sums.append(r.error_sum)
-    # grows with eps*d: over a 30x range of eps*d it grows at least 10x
-    assert sums == sorted(sums) and sums[-1] >= 10 * sums[0]
+    # grows with eps*d: over the 30x range from 0.01 to 0.3 it grows at least 10x
+    assert sums == sorted(sums) and sums[-1] >= 10 * sums[1]
     for ed in (1.0, 2.0):
         r = play(CLASS, "shatter", DEFENDER, eps=ed / D, rounds=400, seed=42)
         lo, hi = error_sum_ci(r)
