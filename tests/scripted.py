@@ -1,60 +1,22 @@
-"""A tiny explicit class and scripted components for the referee tests."""
+"""Scripted components for the referee tests (the class they play in is ``toys.ToySets``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-
 from defendability.attackers.base import Attacker
-from defendability.classes.base import Function, FunctionClass
 from defendability.defenders.base import Defender, Detector
-from defendability.spaces import FiniteDistribution, UniformDiscrete
+from defendability.spaces import FiniteDistribution
+from toys import Labelling
 
 
-class Indicator(Function):
-    """Indicator of a set of integers in [0, M)."""
+class Indicator(Labelling):
+    """The labelling of [0, M) that is 1 exactly on ``elements`` (the scripted attacker reads them)."""
 
     def __init__(self, elements, M: int):
         self.elements = tuple(sorted(int(e) for e in elements))
         self.M = M
-
-    def __call__(self, x):
-        mask = np.zeros(self.M, dtype=np.uint8)
-        mask[list(self.elements)] = 1
-        return mask[np.asarray(x, dtype=np.int64)]
-
-
-class SmallSets(FunctionClass):
-    """Subsets of [M] of size <= d (a scratch class, independent of the library's)."""
-
-    name = "small-sets"
-
-    def __init__(self, M: int = 8, d: int = 3):
-        self.M, self.d = M, d
-
-    @property
-    def vc_dimension(self):
-        return self.d
-
-    @property
-    def point_shape(self):
-        return ()
-
-    def default_distribution(self):
-        return UniformDiscrete(self.M)
-
-    def shattered_set(self):
-        return np.arange(self.d)
-
-    def realise(self, points, labels):
-        return Indicator(np.asarray(points)[np.asarray(labels) == 1], self.M)
-
-    def contains(self, f):
-        return isinstance(f, Indicator) and f.M == self.M and len(f.elements) <= self.d
-
-    def random_member(self, rng):
-        size = int(rng.integers(0, self.d + 1))
-        return Indicator(rng.choice(self.M, size=size, replace=False), self.M)
+        super().__init__(np.isin(np.arange(M), self.elements))
 
 
 class Scripted(Attacker):
@@ -102,5 +64,3 @@ class Coin(Defender):
                 return np.full(len(x), draw)
 
         return _D()
-
-

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scripted import Coin, Indicator, Scripted, SmallSets
+from scripted import Coin, Indicator, Scripted
+from toys import ToySets
 from defendability import Game, stats
 from defendability.errors import ParameterError
 from defendability.game import check_distance, default_distance_samples
@@ -13,7 +14,7 @@ from defendability.spaces import Gaussian, UniformDiscrete
 
 
 def _game(mode, eps=0.2, **kw):
-    return Game(SmallSets(8, 4), Scripted(mode), Coin(0.3), eps, **kw)
+    return Game(ToySets(8, 4), Scripted(mode), Coin(0.3), eps, **kw)
 
 
 def test_honest_backdoor_is_valid_every_round():
@@ -70,7 +71,7 @@ def test_seeds_change_results():
 
 
 def test_estimated_distance_uses_one_sided_bound():
-    cls = SmallSets(8, 3)
+    cls = ToySets(8, 3)
     rng = np.random.default_rng(0)
 
     class Threshold(Indicator):
@@ -89,7 +90,7 @@ def test_estimated_distance_uses_one_sided_bound():
 
 
 def test_exact_distance_via_support():
-    cls = SmallSets(8, 3)
+    cls = ToySets(8, 3)
     chk = check_distance(cls, Indicator([0], 8), Indicator([0, 1, 2], 8), UniformDiscrete(8), 0.25,
                          np.random.default_rng(0))
     assert chk.exact and chk.value == 0.25 and chk.ok

@@ -9,7 +9,7 @@ import pytest
 
 from defendability.attackers.mixture import Mixture
 from defendability.registry import build
-from toys_for_attackers import ToySets
+from toys import ToySets
 
 
 @pytest.mark.parametrize("d,eps,m,rest", [

@@ -10,7 +10,8 @@ from defendability.attackers.point_flip import PointFlip
 from defendability.budget import exact_distance as known_distance, within_budget
 from defendability.registry import build
 from defendability.spaces import FiniteDistribution, UniformDiscrete, UniformInterval
-from toys_for_attackers import ClosedFormSets, NoFlipSets, Step, ToySets, ToyThresholds
+from toys import Step, ToySets, ToyThresholds
+from toys_for_attackers import ClosedFormSets, NoFlipSets
 
 
 def test_setup_uses_the_default_distribution_and_a_random_member():

@@ -11,7 +11,7 @@ from defendability.attackers.shatter import Shatter, row_index
 from defendability.budget import ceil_inverse, floor_inverse
 from defendability.errors import ParameterError
 from defendability.registry import build
-from toys_for_attackers import ToySets
+from toys import ToySets
 
 
 @pytest.mark.parametrize("eps,ceil_,floor_", [(1 / 12, 12, 12), (1 / 3, 3, 3), (0.3, 4, 3), (0.002, 500, 500),

@@ -12,7 +12,7 @@ from defendability.defenders.base import Defender, Detector
 from defendability.errors import ParameterError, SpecError, UserError
 from defendability.registry import build
 from defendability.spaces import FiniteDistribution, Sampler, UniformInterval
-from toys_for_attackers import ToySets, ToyThresholds
+from toys import ToySets, ToyThresholds
 
 LIGHT = [0.05, 0.05, 0.05, 0.05, 0.4, 0.4]
 

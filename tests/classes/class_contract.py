@@ -1,9 +1,9 @@
-"""Shared checks for the function classes: brute-force VC dimension and closure, the
-realise contract, exact distances on finite supports, Wilson intervals."""
+"""Shared checks for the function classes: brute-force closure, the realise contract,
+exact distances on finite supports, Wilson intervals (the brute-force VC dimension is in
+``toys``)."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -19,28 +19,6 @@ LEVEL = 0.999
 def labelling_matrix(functions: list[Function], domain: np.ndarray) -> np.ndarray:
     """``(M, P)`` uint8: the label of each function on each domain point."""
     return np.stack([f(domain) for f in functions])
-
-
-def brute_force_vc(labels: np.ndarray) -> tuple[int, tuple[int, ...]]:
-    """VC dimension of the distinct rows of ``labels`` (``(M, P)``) and a shattered set
-    of that size (point indices), by checking every subset of the P points."""
-    labels = np.unique(np.asarray(labels, dtype=np.uint8), axis=0)
-    best: tuple[int, ...] = ()
-    for size in range(1, labels.shape[1] + 1):
-        found = None
-        for subset in itertools.combinations(range(labels.shape[1]), size):
-            if len({row.tobytes() for row in labels[:, subset]}) == 2 ** size:
-                found = subset
-                break
-        if found is None:
-            break
-        best = found
-    return len(best), best
-
-
-def is_shattered(labels: np.ndarray, subset: tuple[int, ...] | np.ndarray) -> bool:
-    patterns = {row.tobytes() for row in np.asarray(labels, dtype=np.uint8)[:, list(subset)]}
-    return len(patterns) == 2 ** len(subset)
 
 
 def brute_closure(labels: np.ndarray, positives: np.ndarray) -> np.ndarray:

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from class_contract import (
     brute_closure,
-    brute_force_vc,
     labelling_matrix,
     support_distance,
 )
+from toys import brute_force_vc
 
 from defendability.classes import ConjunctionFunction, Conjunctions
 from defendability.errors import ParameterError

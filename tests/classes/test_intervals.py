@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from class_contract import (
     brute_closure,
-    brute_force_vc,
     labelling_matrix,
     monte_carlo_interval,
     support_distance,
 )
+from toys import brute_force_vc
 
 from defendability.classes import (
     Intervals,

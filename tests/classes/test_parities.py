@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from class_contract import (
-    brute_force_vc,
-    is_shattered,
-    labelling_matrix,
-    support_distance,
-)
+from class_contract import labelling_matrix, support_distance
+from toys import brute_force_vc, is_shattered
 
 from defendability.classes import Parities, ParityFunction, solve_gf2
 from defendability.errors import ParameterError

@@ -9,12 +9,11 @@ import pytest
 from class_contract import (
     LEVEL,
     brute_closure,
-    brute_force_vc,
-    is_shattered,
     labelling_matrix,
     support_distance,
 )
 from scipy.stats import binomtest
+from toys import brute_force_vc, is_shattered
 
 from defendability.classes import SubsetFunction, Subsets
 from defendability.classes import subsets as subsets_module

@@ -6,7 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
-from class_contract import brute_force_vc, is_shattered, support_distance
+from class_contract import support_distance
+from toys import brute_force_vc, is_shattered
 
 from defendability.classes import Intervals, IntervalUnion, Table, TableFunction
 from defendability.classes.base import FunctionClass

@@ -12,7 +12,8 @@ from defendability.defenders.boltzmann import Boltzmann
 from defendability.errors import ParameterError
 from defendability.registry import build
 from defendability.spaces import FiniteDistribution, UniformDiscrete, UniformInterval
-from toys_for_defenders import Labelling, Recording, Step, ToyTable, ToyThresholds
+from toys import Labelling, Step, ToySets, ToyTable, ToyThresholds
+from toys_for_defenders import Recording
 
 SKEWED = FiniteDistribution(np.arange(5), np.array([0.4, 0.3, 0.15, 0.1, 0.05]))
 
@@ -34,7 +35,7 @@ def _brute_force(cls, g, samples, lam, queries):
 
 @pytest.mark.parametrize("lam,samples", [(None, None), (3.0, 50), (40.0, 25)])
 def test_posterior_equals_brute_force_on_a_finite_class(lam, samples):
-    cls = ToyTable.small_sets(5, 2)
+    cls = ToySets(5, 2)
     g = Labelling([1, 0, 0, 1, 0])
     detector, sampler, _ = _fit(Boltzmann(lam=lam, samples=samples), cls, g, SKEWED, eps=0.1)
     expected = _brute_force(cls, g, sampler.handed[0], lam if lam is not None else 6.0, np.arange(5))
@@ -43,7 +44,7 @@ def test_posterior_equals_brute_force_on_a_finite_class(lam, samples):
 
 
 def test_vanishing_lambda_gives_the_prior_fraction_of_disagreeing_members():
-    cls = ToyTable.small_sets(5, 2)
+    cls = ToySets(5, 2)
     g = Labelling([0, 1, 0, 0, 0])
     detector, _, _ = _fit(Boltzmann(lam=1e-12, samples=30), cls, g, SKEWED)
     rows = cls.rows
@@ -52,7 +53,7 @@ def test_vanishing_lambda_gives_the_prior_fraction_of_disagreeing_members():
 
 
 def test_huge_lambda_concentrates_on_members_agreeing_on_the_samples():
-    cls = ToyTable.small_sets(4, 2)
+    cls = ToySets(4, 2)
     g = Labelling([0, 1, 1, 0])
     detector, sampler, _ = _fit(Boltzmann(lam=1e6, samples=400), cls, g, UniformDiscrete(4))
     assert set(sampler.handed[0].tolist()) == {0, 1, 2, 3}  # every point seen: only g has dhat = 0
@@ -64,11 +65,11 @@ def test_defaults_and_costs():
     b = Boltzmann()
     assert b.inverse_temperature(0.02) == pytest.approx(30.0)
     assert b.sample_count(0.1) == 400 and b.sample_count(1 / 3) == 120 and b.sample_count(0.003) == 13334
-    detector, sampler, g = _fit(b, ToyTable.small_sets(5, 2), Labelling([1, 0, 0, 0, 0]), SKEWED, eps=0.1)
+    detector, sampler, g = _fit(b, ToySets(5, 2), Labelling([1, 0, 0, 0, 0]), SKEWED, eps=0.1)
     assert sampler.drawn == 400 and len(sampler.handed) == 1 and g.evaluations == 400
     scores = detector.score(np.arange(5))
     assert g.evaluations == 405 and np.all((scores >= 0) & (scores <= 1))
-    assert b.guarantee(ToyTable.small_sets(5, 2), 0.1) is None and Boltzmann.graded is True
+    assert b.guarantee(ToySets(5, 2), 0.1) is None and Boltzmann.graded is True
 
 
 def test_sampled_cover_for_classes_that_cannot_enumerate():
@@ -126,7 +127,7 @@ class CountingTable(ToyTable):
 
 
 def test_member_labels_are_memoised_per_class_without_changing_scores():
-    cls = CountingTable(ToyTable.small_sets(5, 2).rows)
+    cls = CountingTable(ToySets(5, 2).rows)
     g = Labelling([1, 0, 0, 1, 0])
     first, _, _ = _fit(Boltzmann(samples=200), cls, g, SKEWED, seed=0)
     first.score(np.arange(5))
@@ -142,7 +143,7 @@ def test_member_labels_are_memoised_per_class_without_changing_scores():
 def test_scores_are_exact_when_the_memo_is_full(monkeypatch):
     monkeypatch.setattr("defendability.defenders.boltzmann._MAX_TABLE_CELLS", 2 * 16)  # two points of 16 members
     monkeypatch.setattr("defendability.defenders.boltzmann._CHUNK_CELLS", 16)  # one point per chunk
-    cls = ToyTable.small_sets(5, 2)
+    cls = ToySets(5, 2)
     g = Labelling([0, 0, 1, 1, 0])
     detector, sampler, _ = _fit(Boltzmann(samples=300), cls, g, SKEWED, seed=2)
     expected = _brute_force(cls, g, sampler.handed[0], 6.0, np.arange(5))

@@ -13,19 +13,20 @@ from defendability.defenders.vote import Distill, PoolVote, Vote, default_batch,
 from defendability.errors import ParameterError, SpecError
 from defendability.registry import build, parameters
 from defendability.spaces import UniformDiscrete, UniformInterval
-from toys_for_defenders import Constant, Labelling, Memoriser, Recording, Step, ToyTable, ToyThresholds
+from toys import Labelling, Step, ToySets, ToyTable, ToyThresholds
+from toys_for_defenders import Constant, Memoriser, Recording
 
 
 def _fit(defender, g, dist, eps=0.1, seed=0, cls=None):
     sampler, counted = Recording(dist, np.random.default_rng(seed)), Counted(g)
-    cls = cls or ToyTable.small_sets(6, 2)
+    cls = cls or ToySets(6, 2)
     return defender.fit(cls, counted, sampler, eps, np.random.default_rng(seed + 1)), sampler, counted
 
 
 def test_default_sizes_follow_the_formulas():
     assert default_batch(0.002) == 125 and default_batch(1 / 400) == 100 and default_batch(0.3) == 1
     assert default_voters(0.05) == 119 == math.ceil(32 * math.log(40))
-    cls = ToyTable.small_sets(6, 2)
+    cls = ToySets(6, 2)
     vote = Vote(learner=Memoriser())
     assert vote.batch_size(cls, 0.002) == 125 and vote.voter_count() == 119
     assert Vote(learner=Memoriser(), delta=0.01).voter_count() == math.ceil(32 * math.log(200))
@@ -104,7 +105,7 @@ def test_unknown_learner_and_parameters_are_spec_errors():
 
 
 def test_guarantee_follows_the_derived_bounds():
-    cls = ToyTable.small_sets(6, 2)
+    cls = ToySets(6, 2)
     g = Vote(learner=Memoriser(), voters=64).guarantee(cls, 0.01)  # k = 25, e = 1/26
     assert g["alpha"] == pytest.approx(8 / 3 / 26 + math.exp(-2)) and g["beta"] == pytest.approx(8 / 26 + math.exp(-2))
     assert Vote(learner=Memoriser(), threshold=0.4).guarantee(cls, 0.01) is None
@@ -124,7 +125,7 @@ def test_distill_is_one_voter_with_zero_one_scores():
     # g labels each distinct point drawn once (counts storage: k = 6 >= 6 support points)
     assert set(scores.tolist()) <= {0.0, 1.0} and g.evaluations == len(detector.batches.points) + 6 <= 12
     e = 1 / 7
-    assert Distill(learner=Memoriser(), k=6).guarantee(ToyTable.small_sets(6, 2), 0.05) == pytest.approx(
+    assert Distill(learner=Memoriser(), k=6).guarantee(ToySets(6, 2), 0.05) == pytest.approx(
         {"alpha": e, "beta": 6 * 0.05 + e})
 
 

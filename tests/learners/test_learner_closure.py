@@ -13,19 +13,20 @@ from defendability.errors import ParameterError
 from defendability.learners import Closure
 from defendability.learners.closure import pac_sample_size
 
-from toys_for_learners import DiscreteIntervals, Explicit, SmallSubsets
+from toys import ToyTable
+from toys_for_learners import DiscreteIntervals, SmallSubsets
 
 
-def smallest_consistent(cls: Explicit, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+def smallest_consistent(cls: ToyTable, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """The member with the fewest ones among those containing the batch's positives."""
     positives = X[Y == 1]
-    holds = np.all(cls.table[:, positives] == 1, axis=1)
-    rows = cls.table[holds]
+    holds = np.all(cls.rows[:, positives] == 1, axis=1)
+    rows = cls.rows[holds]
     return rows[np.argmin(rows.sum(axis=1))]
 
 
-def realisable_batches(cls: Explicit, V: int, k: int, rng: np.random.Generator):
-    targets = cls.table[rng.integers(len(cls.table), size=V)]
+def realisable_batches(cls: ToyTable, V: int, k: int, rng: np.random.Generator):
+    targets = cls.rows[rng.integers(len(cls.rows), size=V)]
     X = rng.integers(0, cls.M, size=(V, k))
     Y = np.take_along_axis(targets, X, axis=1).astype(np.uint8)
     return X, Y
@@ -47,13 +48,13 @@ def test_intersection_closed_member_is_unique():
     # the brute-force reference picks one member; intersection-closure makes it the only
     # smallest one, so the comparison above is not an arbitrary tie-break
     cls = DiscreteIntervals(M=6)
-    for row in cls.table:
-        supersets = cls.table[np.all(cls.table >= row, axis=1)]
+    for row in cls.rows:
+        supersets = cls.rows[np.all(cls.rows >= row, axis=1)]
         assert np.array_equal(np.min(supersets, axis=0), row)
 
 
 def test_class_without_closure_hook_is_refused():
-    cls = Explicit(np.array([[0, 1, 0], [1, 1, 0], [0, 0, 1]]))
+    cls = ToyTable(np.array([[0, 1, 0], [1, 1, 0], [0, 0, 1]]), unique=True)
     with pytest.raises(TypeError, match="not intersection-closed"):
         Closure().predict(cls, np.zeros((2, 3), np.int64), np.zeros((2, 3), np.uint8), np.arange(3))
 

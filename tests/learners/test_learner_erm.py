@@ -8,11 +8,12 @@ import pytest
 from defendability.errors import ParameterError
 from defendability.learners import ERM
 
-from toys_for_learners import Explicit, NotEnumerable, SmallSubsets
+from toys import ToyTable
+from toys_for_learners import NotEnumerable, SmallSubsets
 
 
 def test_every_voter_predicts_with_an_empirical_risk_minimiser():
-    cls = Explicit(np.random.default_rng(1).integers(0, 2, (12, 7)))
+    cls = ToyTable(np.random.default_rng(1).integers(0, 2, (12, 7)), unique=True)
     rng = np.random.default_rng(2)
     V, k = 50, 6
     X = rng.integers(0, cls.M, (V, k))
@@ -22,8 +23,8 @@ def test_every_voter_predicts_with_an_empirical_risk_minimiser():
     assert got.shape == (V, cls.M) and got.dtype == np.uint8
     some_mistakes = False
     for v in range(V):
-        mistakes = (cls.table[:, X[v]] != Y[v]).sum(axis=1)
-        minimisers = cls.table[mistakes == mistakes.min()]
+        mistakes = (cls.rows[:, X[v]] != Y[v]).sum(axis=1)
+        minimisers = cls.rows[mistakes == mistakes.min()]
         assert any(np.array_equal(row, got[v]) for row in minimisers)
         some_mistakes |= mistakes.min() > 0
     assert some_mistakes
@@ -31,7 +32,7 @@ def test_every_voter_predicts_with_an_empirical_risk_minimiser():
 
 def test_learns_the_target_from_a_realisable_batch_that_pins_it_down():
     cls = SmallSubsets(M=6, d=2)
-    target = cls.table[9]
+    target = cls.rows[9]
     X = np.tile(np.arange(6), (3, 1))
     got = ERM().predict(cls, X, np.tile(target, (3, 1)), np.arange(6))
     np.testing.assert_array_equal(got, np.tile(target, (3, 1)))
@@ -42,7 +43,7 @@ def test_class_without_minimiser_is_refused():
         ERM().predict(NotEnumerable(np.eye(3)), np.zeros((1, 1), np.int64), np.zeros((1, 1), np.uint8), np.arange(3))
 
 
-class StatedBound(Explicit):
+class StatedBound(ToyTable):
     name = "stated-bound"
 
     def erm_expected_error(self, k: int) -> float:

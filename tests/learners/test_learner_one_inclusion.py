@@ -12,14 +12,15 @@ from defendability.classes.table import Table
 from defendability.errors import ParameterError
 from defendability.learners import OneInclusion
 
-from toys_for_learners import Explicit, NotEnumerable, Parities, SmallSubsets
+from toys import ToyTable
+from toys_for_learners import NotEnumerable, Parities, SmallSubsets
 
 
-def random_table() -> Explicit:
+def random_table() -> ToyTable:
     """15 random labellings of 6 points, VC dimension 3. With this seed both fixed tie
     rules (always 0, always 1) make 4 > d leave-one-out mistakes on some 4 points, so
     the guarantee below holds only because of the orientation."""
-    return Explicit(np.random.default_rng(7).integers(0, 2, (16, 6)))
+    return ToyTable(np.random.default_rng(7).integers(0, 2, (16, 6)), unique=True)
 
 
 CLASSES = [SmallSubsets(M=6, d=2), random_table(), Table(N=5, size=12, seed=4)]
@@ -42,7 +43,7 @@ def multinomial_weight(S: np.ndarray, M: int) -> float:
     return factorial(len(S)) / np.prod([factorial(c) for c in counts]) / M ** len(S)
 
 
-def leave_one_out_mistakes(cls: Explicit, k: int, rule=None) -> np.ndarray:
+def leave_one_out_mistakes(cls: ToyTable, k: int, rule=None) -> np.ndarray:
     """``(|F|, #multisets)``: mistakes of the predictor over the k+1 ways of holding one
     point of each multiset of k+1 points out, for every target. ``rule`` replaces the
     learner's tie-break (for the sanity check that the bound needs the orientation)."""
@@ -165,7 +166,7 @@ def test_cache_changes_nothing():
     cls = random_table()
     rng = np.random.default_rng(5)
     X = rng.integers(0, 6, (80, 3))
-    Y = cls.table[rng.integers(len(cls.table), size=80)][np.arange(80)[:, None], X].astype(np.uint8)
+    Y = cls.rows[rng.integers(len(cls.rows), size=80)][np.arange(80)[:, None], X].astype(np.uint8)
     cached = OneInclusion(cache_size=2)
     first = cached.predict(cls, X, Y, np.arange(6))
     np.testing.assert_array_equal(cached.predict(cls, X, Y, np.arange(6)), first)
@@ -195,7 +196,7 @@ def test_refusals():
     with pytest.raises(TypeError, match="'not-enumerable' cannot enumerate its members"):
         OneInclusion().predict(NotEnumerable(np.eye(3)), np.zeros((1, 1), np.int64), np.zeros((1, 1), np.uint8),
                                np.arange(3))
-    cube = Explicit(np.array(list(itertools.product((0, 1), repeat=3))), declared_vc=1)
+    cube = ToyTable(np.array(list(itertools.product((0, 1), repeat=3))), declared_vc=1, unique=True)
     with pytest.raises(ValueError, match="vc_dimension is too small"):
         OneInclusion().predict(cube, np.array([[1, 2]]), np.zeros((1, 2), np.uint8), np.array([0]))
     with pytest.raises(ParameterError, match="cache_size"):

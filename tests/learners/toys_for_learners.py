@@ -1,8 +1,8 @@
-"""Tiny explicit function classes for the learner tests, independent of the library's classes.
+"""Tiny function classes for the learner tests, independent of the library's classes.
 
-Points of the finite classes are integers in [0, M); ``Parities`` has 0/1 rows of
-length n. Each class can enumerate its members, so every test can compare a learner
-with a brute-force reference.
+Points of the finite classes are integers in [0, M) (the explicit tables of ``toys``);
+``Parities`` has 0/1 rows of length n. Each class can enumerate its members, so every
+test can compare a learner with a brute-force reference.
 """
 
 from __future__ import annotations
@@ -12,106 +12,21 @@ import itertools
 import numpy as np
 
 from defendability.classes.base import Function, FunctionClass
-from defendability.spaces import UniformCube, UniformDiscrete
+from defendability.spaces import UniformCube
+from toys import ToySets, ToyTable
 
 
-class Row(Function):
-    """A labelling of [0, M) stored as a 0/1 row: ``f(x) = row[x]``."""
-
-    def __init__(self, row: np.ndarray):
-        self.row = np.asarray(row, dtype=np.uint8)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.row[np.asarray(x, dtype=np.intp)]
-
-
-def brute_vc_dimension(table: np.ndarray) -> int:
-    """Largest size of a set of columns on which the rows of ``table`` take every pattern."""
-    M = table.shape[1]
-    best = 0
-    for size in range(1, M + 1):
-        found = False
-        for cols in itertools.combinations(range(M), size):
-            if len(np.unique(table[:, cols], axis=0)) == 1 << size:
-                found = True
-                break
-        if not found:
-            break
-        best = size
-    return best
-
-
-class Explicit(FunctionClass):
-    """The class whose members are the rows of ``table`` (``(|F|, M)`` 0/1).
-
-    ``declared_vc`` overrides the brute-force VC dimension, to test how learners react
-    to a class that states a wrong one.
-    """
-
-    name = "explicit"
-
-    def __init__(self, table: np.ndarray, declared_vc: int | None = None):
-        self.table = np.unique(np.asarray(table, dtype=np.uint8), axis=0)
-        self.M = self.table.shape[1]
-        self._vc = brute_vc_dimension(self.table) if declared_vc is None else declared_vc
-
-    @property
-    def vc_dimension(self) -> int:
-        return self._vc
-
-    @property
-    def point_shape(self) -> tuple[int, ...]:
-        return ()
-
-    def default_distribution(self):
-        return UniformDiscrete(self.M)
-
-    def shattered_set(self) -> np.ndarray:
-        for cols in itertools.combinations(range(self.M), self._vc):
-            if len(np.unique(self.table[:, cols], axis=0)) == 1 << self._vc:
-                return np.array(cols, dtype=np.int64)
-        raise AssertionError("no shattered set of the declared size")
-
-    def realise(self, points, labels) -> Function:
-        ok = np.all(self.table[:, np.asarray(points)] == np.asarray(labels), axis=1)
-        return Row(self.table[np.flatnonzero(ok)[0]])
-
-    def contains(self, f: Function) -> bool:
-        return isinstance(f, Row) and bool(np.any(np.all(self.table == f.row, axis=1)))
-
-    def random_member(self, rng: np.random.Generator) -> Function:
-        return Row(self.table[rng.integers(len(self.table))])
-
-    def members(self):
-        return (Row(r) for r in self.table)
-
-    def size(self) -> int:
-        return len(self.table)
-
-    def fit_member(self, X: np.ndarray, Y: np.ndarray) -> Function:
-        mistakes = (self.table[:, np.asarray(X, dtype=np.intp)] != np.asarray(Y)).sum(axis=1)
-        return Row(self.table[int(np.argmin(mistakes))])
-
-
-class SmallSubsets(Explicit):
-    """Subsets of [0, M) with at most d elements (intersection-closed, VC dimension d)."""
+class SmallSubsets(ToySets):
+    """Subsets of [0, M) with at most d elements (intersection-closed, VC dimension d),
+    rows in lexicographic order."""
 
     name = "small-subsets"
 
     def __init__(self, M: int = 6, d: int = 2):
-        rows = [np.isin(np.arange(M), s).astype(np.uint8)
-                for r in range(d + 1) for s in itertools.combinations(range(M), r)]
-        super().__init__(np.array(rows))
-
-    def closure_predict(self, X, Y, queries):
-        # the smallest member containing the positives is the set of positives
-        positive = np.zeros((X.shape[0], self.M), dtype=bool)
-        v, i = np.nonzero(Y)
-        positive[v, X[v, i]] = True
-        return positive[:, queries].astype(np.uint8)
+        super().__init__(M, d, unique=True)
 
 
-class DiscreteIntervals(Explicit):
+class DiscreteIntervals(ToyTable):
     """Intervals {a..b} of [0, M) and the empty set (intersection-closed, VC dimension 2)."""
 
     name = "discrete-intervals"
@@ -120,7 +35,7 @@ class DiscreteIntervals(Explicit):
         grid = np.arange(M)
         rows = [np.zeros(M, np.uint8)] + [((grid >= a) & (grid <= b)).astype(np.uint8)
                                            for a in range(M) for b in range(a, M)]
-        super().__init__(np.array(rows))
+        super().__init__(np.array(rows), unique=True)
 
     def closure_predict(self, X, Y, queries):
         pos = Y.astype(bool)
@@ -177,10 +92,13 @@ class Parities(FunctionClass):
         return (ParityMember(a) for a in self.all_vectors())
 
 
-class NotEnumerable(Explicit):
+class NotEnumerable(ToyTable):
     """An explicit class that hides its members and its minimiser, as infinite classes do."""
 
     name = "not-enumerable"
+
+    def __init__(self, rows):
+        super().__init__(rows, unique=True)
 
     def members(self):
         return None
