@@ -1,6 +1,6 @@
 """classes: each module registers its components with the registry on import."""
 
-from .base import Counted, Function, FunctionClass, unwrap
+from .base import Counted, CubeDomain, Function, FunctionClass, IntegerDomain, unwrap
 from .conjunctions import ConjunctionFunction, Conjunctions
 from .halfspaces import HalfspaceFunction, Halfspaces
 from .intervals import Intervals, IntervalUnion, ThresholdFunction, Thresholds

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IncompatibleError
-from ..spaces import Distribution
+from ..spaces import Distribution, UniformCube, UniformDiscrete
 
 
 class Function(ABC):
@@ -187,3 +187,31 @@ class FunctionClass(ABC):
     def __repr__(self) -> str:
         params = ",".join(f"{k}={v}" for k, v in self.describe().items() if k != "name")
         return f"{self.name}:{params}" if params else self.name
+
+
+class CubeDomain:
+    """Mixin for classes over {0,1}^n (attribute ``n``): points are uint8 rows of
+    length n, and the default distribution is uniform on the cube."""
+
+    n: int
+
+    @property
+    def point_shape(self) -> tuple[int, ...]:
+        return (self.n,)
+
+    def default_distribution(self) -> Distribution:
+        return UniformCube(self.n)
+
+
+class IntegerDomain:
+    """Mixin for classes over [N] = {0..N-1} (attribute ``N``): points are integer
+    scalars, and the default distribution is uniform on [N]."""
+
+    N: int
+
+    @property
+    def point_shape(self) -> tuple[int, ...]:
+        return ()
+
+    def default_distribution(self) -> Distribution:
+        return UniformDiscrete(self.N)

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import ParameterError, check
 from ..registry import register
 from ..spaces import Distribution, UniformCube
-from .base import Function, FunctionClass, unwrap
+from .base import CubeDomain, Function, FunctionClass, unwrap
 from .parities import as_bit_rows
 
 #: ``members()`` and the exhaustive ``cheapest_flip`` enumerate the 3^n + 1 members
@@ -79,7 +79,7 @@ def _satisfied(pos: np.ndarray, neg: np.ndarray, points: np.ndarray) -> np.ndarr
 
 
 @register("classes", "conjunctions")
-class Conjunctions(FunctionClass):
+class Conjunctions(CubeDomain, FunctionClass):
     """Conjunctions of literals over {0,1}^n (VC dimension n for n >= 2; 2 for n = 1).
 
     Points are 0/1 rows of length n (``point_shape == (n,)``, uint8); a member is a
@@ -109,13 +109,6 @@ class Conjunctions(FunctionClass):
     @property
     def vc_dimension(self) -> int:
         return max(self.n, 2)
-
-    @property
-    def point_shape(self) -> tuple[int, ...]:
-        return (self.n,)
-
-    def default_distribution(self) -> Distribution:
-        return UniformCube(self.n)
 
     def shattered_set(self) -> np.ndarray:
         if self.n == 1:

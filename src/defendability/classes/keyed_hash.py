@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import IncompatibleError, check
 from ..registry import register
 from ..spaces import Distribution, UniformCube
-from .base import Function, FunctionClass
+from .base import CubeDomain, Function, FunctionClass
 
 
 def _aes_low_bits(aes_key: bytes, x: np.ndarray) -> np.ndarray:
@@ -56,7 +56,7 @@ class HashFunction(Function):
 
 
 @register("classes", "keyed-hash")
-class KeyedHash(FunctionClass):
+class KeyedHash(CubeDomain, FunctionClass):
     """Keyed-hash functions on {0,1}^n: members about 1/2 apart (random-oracle separation).
 
     ``keys = 0`` (the default) gives the full class of 2^128 keys: no learner that runs
@@ -88,13 +88,6 @@ class KeyedHash(FunctionClass):
     @property
     def vc_dimension(self) -> int:
         return self.FULL_KEY_BITS if self.full else int(math.floor(math.log2(self.keys)))
-
-    @property
-    def point_shape(self) -> tuple[int, ...]:
-        return (self.n,)
-
-    def default_distribution(self) -> Distribution:
-        return UniformCube(self.n)
 
     def shattered_set(self) -> np.ndarray:
         raise IncompatibleError("keyed-hash: no shattered set is known (only the counting bound on the VC dimension)")

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import ParameterError, check
 from ..registry import register
 from ..spaces import Distribution, UniformCube
-from .base import Function, FunctionClass, unwrap
+from .base import CubeDomain, Function, FunctionClass, unwrap
 
 #: ``members()`` and the exhaustive ``cheapest_flip`` enumerate 2^n parities up to this n.
 MAX_ENUMERATED_N = 16
@@ -109,7 +109,7 @@ def _all_vectors(n: int, codes: np.ndarray) -> np.ndarray:
 
 
 @register("classes", "parities")
-class Parities(FunctionClass):
+class Parities(CubeDomain, FunctionClass):
     """Parities x -> <a, x> mod 2 over GF(2)^n (VC dimension n), points uint8 rows.
 
     Points are 0/1 rows of length n (``point_shape == (n,)``); a member is a
@@ -137,13 +137,6 @@ class Parities(FunctionClass):
     @property
     def vc_dimension(self) -> int:
         return self.n
-
-    @property
-    def point_shape(self) -> tuple[int, ...]:
-        return (self.n,)
-
-    def default_distribution(self) -> Distribution:
-        return UniformCube(self.n)
 
     def shattered_set(self) -> np.ndarray:
         return np.eye(self.n, dtype=np.uint8)

@@ -11,8 +11,8 @@ from scipy.special import gammaln
 
 from ..errors import check
 from ..registry import register
-from ..spaces import Distribution, UniformDiscrete
-from .base import Function, FunctionClass, unwrap
+from ..spaces import Distribution
+from .base import Function, FunctionClass, IntegerDomain, unwrap
 
 #: ``members()`` enumerates the class only up to this many members.
 MAX_ENUMERATED = 200_000
@@ -67,7 +67,7 @@ class SubsetFunction(Function):
 
 
 @register("classes", "subsets")
-class Subsets(FunctionClass):
+class Subsets(IntegerDomain, FunctionClass):
     """Subsets of [N] = {0..N-1} of size at most d (intersection-closed, VC dimension d).
 
     Points are integer scalars (``point_shape == ()``, int64 arrays); a member is a
@@ -92,13 +92,6 @@ class Subsets(FunctionClass):
     @property
     def vc_dimension(self) -> int:
         return self.d
-
-    @property
-    def point_shape(self) -> tuple[int, ...]:
-        return ()
-
-    def default_distribution(self) -> Distribution:
-        return UniformDiscrete(self.N)
 
     def shattered_set(self) -> np.ndarray:
         return np.arange(self.d, dtype=np.int64)

@@ -9,8 +9,8 @@ import numpy as np
 
 from ..errors import ParameterError, check
 from ..registry import register
-from ..spaces import Distribution, UniformDiscrete
-from .base import Function, FunctionClass, unwrap
+from ..spaces import Distribution
+from .base import Function, FunctionClass, IntegerDomain, unwrap
 from .subsets import as_integer_points
 
 #: Largest domain: the VC dimension is found by brute force over subsets of [N].
@@ -97,7 +97,7 @@ def largest_shattered_set(rows: np.ndarray) -> np.ndarray:
 
 
 @register("classes", "table")
-class Table(FunctionClass):
+class Table(IntegerDomain, FunctionClass):
     """An explicit finite class: distinct labellings (rows) of {0..N-1}, for tiny exhaustive runs.
 
     Points are integer scalars in [0, N) (``point_shape == ()``); a member is a
@@ -148,13 +148,6 @@ class Table(FunctionClass):
     @property
     def vc_dimension(self) -> int:
         return len(self._shattered_set)
-
-    @property
-    def point_shape(self) -> tuple[int, ...]:
-        return ()
-
-    def default_distribution(self) -> Distribution:
-        return UniformDiscrete(self.N)
 
     def shattered_set(self) -> np.ndarray:
         return self._shattered_set.copy()
