@@ -9,8 +9,8 @@ from scripted import Coin, Indicator, Scripted
 from toys import ToySets
 from defendability import Game, stats
 from defendability.errors import ParameterError
-from defendability.game import check_distance, default_distance_samples
-from defendability.spaces import Gaussian, UniformDiscrete
+from defendability.game import check_distance, default_distance_samples, referee_distribution
+from defendability.spaces import FiniteDistribution, Gaussian, UniformDiscrete
 
 
 def _game(mode, eps=0.2, **kw):
@@ -50,9 +50,11 @@ def test_coin_defender_rates_match_its_coin_within_ci():
     n = r.rounds
     assert stats.wilson(round(r.alpha * n), n, 0.999)[0] <= 0.3 <= stats.wilson(round(r.alpha * n), n, 0.999)[1]
     assert stats.wilson(round(r.beta * n), n, 0.999)[0] <= 0.7 <= stats.wilson(round(r.beta * n), n, 0.999)[1]
-    wins = round(r.win_rate * 2 * n)
-    assert stats.wilson(wins, 2 * n, 0.999)[0] <= 0.5 <= stats.wilson(wins, 2 * n, 0.999)[1]
-    assert r.alpha_ci == stats.wilson(round(r.alpha * n), n) and r.win_ci == stats.wilson(wins, 2 * n)
+    rej, acc = round(r.alpha * n), round(r.beta * n)
+    lo, hi = stats.sum_interval(rej, n, acc, n, 0.999)
+    assert lo <= 1.0 <= hi  # alpha + beta = 0.3 + 0.7
+    assert r.alpha_ci == stats.wilson(rej, n) and r.error_sum_ci == stats.sum_interval(rej, n, acc, n)
+    assert r.win_ci == pytest.approx((1 - r.error_sum_ci[1] / 2, 1 - r.error_sum_ci[0] / 2))
 
 
 def test_results_do_not_depend_on_how_rounds_are_split():
@@ -105,3 +107,73 @@ def test_eps_outside_unit_interval_is_refused(eps):
 def test_bad_policy_is_refused():
     with pytest.raises(ParameterError, match="invalid_policy"):
         _game("honest", invalid_policy="resample")
+
+
+class _Rigged(UniformDiscrete):
+    """Claims to be uniform on [8] but always puts 5 first (as the trigger)."""
+
+    def sample(self, rng, size):
+        out = super().sample(rng, size)
+        out[0] = 5
+        return out
+
+
+class _RiggedAttacker(Scripted):
+    def setup(self, cls, eps, rng):
+        return _Rigged(8), Indicator([0], 8)
+
+
+class _Opaque(Gaussian):
+    """A subclass of a trusted type without a finite support: the referee will not use it."""
+
+
+class _OpaqueAttacker(Scripted):
+    def setup(self, cls, eps, rng):
+        return _Opaque(0), Indicator([0], 8)
+
+
+def test_the_referee_never_runs_an_attackers_sampling_code():
+    game = Game(ToySets(8, 4), _RiggedAttacker("honest"), Coin(0.3), 0.2)
+    triggers = [game.play_round(3, i) for i in range(200)]
+    assert all(t.status == "valid" for t in triggers)
+    # the referee samples the support the attacker declared: x* = 5 only about 1/8 of the time
+    assert referee_distribution(_Rigged(8)).__class__ is FiniteDistribution
+    r = game.play(rounds=400, seed=4)
+    assert r.valid_rounds == 400
+    assert r.invalid_reasons == {}
+    opaque = Game(ToySets(8, 4), _OpaqueAttacker("honest"), Coin(0.3), 0.2).play(rounds=20, seed=1)
+    assert opaque.invalid_reasons == {"bad_distribution": 20} and opaque.void_rounds == 20
+
+
+def test_triggers_follow_the_declared_distribution():
+    game = Game(ToySets(8, 4), _RiggedAttacker("honest"), Coin(0.3), 0.2)
+    fives = 0
+    for i in range(800):
+        rng = np.random.default_rng(np.random.SeedSequence(9, spawn_key=(i, 1)))
+        x_star, _ = referee_distribution(_Rigged(8)).sample(rng, 2)
+        fives += int(x_star == 5)
+    lo, hi = stats.wilson(fives, 800, 0.999)
+    assert lo <= 1 / 8 <= hi
+    assert game.play_round(0, 0).status == "valid"
+
+
+def test_no_rounds_kept_gives_json_null_not_nan():
+    import json
+
+    r = _game("none", invalid_policy="void").play(rounds=5, seed=1)
+    text = json.dumps(r.to_dict(), allow_nan=False)
+    assert json.loads(text)["alpha"] is None
+
+
+def test_tiny_eps_is_refused_with_a_reason():
+    with pytest.raises(ParameterError, match="float resolution"):
+        _game("honest", eps=1e-300)
+
+
+def test_numpy_floats_are_accepted_as_eps():
+    assert Game(ToySets(8, 4), Scripted("honest"), Coin(0.3), np.float32(0.25)).eps == pytest.approx(0.25)
+
+
+def test_objects_of_the_wrong_kind_are_named():
+    with pytest.raises(ParameterError, match="attacker must be an Attacker"):
+        Game(ToySets(8, 4), 5, Coin(0.3), 0.2)

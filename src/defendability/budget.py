@@ -14,8 +14,6 @@ from .spaces import Distribution
 
 #: Relative float slack: 1/(1/12) must count as 12, not 12.000000000000002.
 ROUNDING_SLACK = 1e-9
-#: Absolute float slack of an exact sum of probabilities.
-EXACT_SLACK = 1e-12
 
 
 def ceil_inverse(eps: float, scale: float = 1.0) -> int:
@@ -42,5 +40,5 @@ def exact_distance(cls: FunctionClass, f: Function, g: Function, dist: Distribut
 
 
 def within_budget(distance: float, eps: float) -> bool:
-    """``distance <= eps`` up to the float error of an exact sum, nothing more."""
-    return distance <= eps + EXACT_SLACK + ROUNDING_SLACK * eps
+    """``distance <= eps`` up to the float error of an exact sum (relative), nothing more."""
+    return distance <= eps * (1.0 + ROUNDING_SLACK)

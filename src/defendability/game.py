@@ -14,13 +14,19 @@ One round:
 Rounds without a valid backdoor are won by the defender (``invalid_policy=
 "defender_wins"``, the paper's rule) or dropped and counted (``"void"``). The trigger is
 never resampled. Every round draws its randomness from its own stream,
-``SeedSequence(seed, spawn_key=(round,))``, so results do not depend on how rounds are
-batched or split across processes.
+``SeedSequence(seed, spawn_key=(round, player))``, so results do not depend on how
+rounds are batched or split across processes.
+
+The referee samples D itself: a distribution the attacker returns is used as it is only
+when it is one of the library's own types; any other is replaced by the finite
+distribution its ``support()`` describes, and one without a finite support makes the
+round void (``bad_distribution``), so that no attacker code chooses the trigger.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -35,12 +41,20 @@ from .classes.base import Counted, Function, FunctionClass
 from .defenders.base import Defender
 from .errors import ParameterError, check
 from .registry import build
-from .spaces import Distribution, Sampler
+from .spaces import (Distribution, Empirical, FiniteDistribution, Gaussian, Sampler, UniformCube, UniformDiscrete,
+                     UniformInterval)
 
 INVALID_POLICIES = ("defender_wins", "void")
 
 #: Rule violations the referee can find. ``no_backdoor`` is the attacker saying it has none.
-INVALID_REASONS = ("no_backdoor", "not_a_member", "no_flip", "too_far", "f_not_a_member")
+INVALID_REASONS = ("no_backdoor", "not_a_member", "no_flip", "too_far", "f_not_a_member", "bad_distribution")
+
+#: Distribution types whose sampling code is the library's (exact types, not subclasses).
+TRUSTED_DISTRIBUTIONS = (FiniteDistribution, UniformDiscrete, UniformCube, Gaussian, UniformInterval, Empirical)
+
+#: Smallest eps the referee accepts: below it, 1/eps and the float slack of exact sums
+#: stop being meaningful.
+MIN_EPS = 1e-12
 
 # Each round has three independent streams, one per player, spawned from the round's
 # seed: what one player draws never shifts another's numbers. (Three rather than one
@@ -102,6 +116,21 @@ class Round:
     decide_seconds: float = field(compare=False)
 
 
+def referee_distribution(dist: object) -> Distribution | None:
+    """The distribution the referee samples from: ``dist`` itself when it is one of the
+    library's types, else the finite distribution its ``support()`` describes, else
+    ``None`` (the referee will not run an attacker's sampling code)."""
+    if type(dist) in TRUSTED_DISTRIBUTIONS:
+        return dist  # type: ignore[return-value]
+    if not isinstance(dist, Distribution):
+        return None
+    support = dist.support()
+    if support is None:
+        return None
+    points, probs = support
+    return FiniteDistribution(np.asarray(points), np.asarray(probs, dtype=float))
+
+
 def _round_rngs(seed: int, index: int) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, j)))
             for j, name in enumerate(_STREAMS)}
@@ -117,18 +146,23 @@ class Game:
 
     def __init__(self, cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str,
                  eps: float, *, invalid_policy: str = "defender_wins", distance_samples: int | None = None):
-        check(isinstance(eps, (int, float)) and 0.0 < eps < 1.0, f"eps must be in (0, 1), got {eps}")
+        check(isinstance(eps, numbers.Real) and not isinstance(eps, bool) and 0.0 < eps < 1.0,
+              f"eps must be in (0, 1), got {eps}")
+        check(eps >= MIN_EPS, f"eps must be >= {MIN_EPS:g} (float resolution), got {eps}")
         check(invalid_policy in INVALID_POLICIES,
               f"invalid_policy must be one of {', '.join(INVALID_POLICIES)}, got {invalid_policy!r}")
         check(distance_samples is None or distance_samples >= 100,
               f"distance_samples must be >= 100, got {distance_samples}")
         self.cls: FunctionClass = build("classes", cls)
         self.defender: Defender = build("defenders", defender)
-        self.attacker: Attacker = build("attackers", attacker).against(self.defender)
-        for obj, base, kind in ((self.cls, FunctionClass, "class"), (self.attacker, Attacker, "attacker"),
+        attacker = build("attackers", attacker)
+        for obj, base, kind in ((self.cls, FunctionClass, "class"), (attacker, Attacker, "attacker"),
                                 (self.defender, Defender, "defender")):
             if not isinstance(obj, base):
-                raise ParameterError(f"{kind} must be a {base.__name__} or a SPEC string, got {type(obj).__name__}")
+                article = "an" if base.__name__[0] in "AEIOU" else "a"
+                raise ParameterError(f"{kind} must be {article} {base.__name__} or a SPEC string, "
+                                     f"got {type(obj).__name__}")
+        self.attacker: Attacker = attacker.against(self.defender)
         self.eps = float(eps)
         self.invalid_policy = invalid_policy
         self.distance_samples = distance_samples
@@ -149,8 +183,11 @@ class Game:
         rng = _round_rngs(seed, index)
         cls, eps = self.cls, self.eps
         dist, f = self.attacker.setup(cls, eps, rng["attacker"])
-        if not isinstance(dist, Distribution) or not isinstance(f, Function) or not cls.contains(f):
-            # The attacker broke the rules before any trigger: nothing to play.
+        # The attacker broke the rules before any trigger: nothing to play.
+        dist = referee_distribution(dist)
+        if dist is None:
+            return Round(index, "bad_distribution", None, None, None, None, None, 0, 0, 0, 0.0, 0.0)
+        if not isinstance(f, Function) or not cls.contains(f):
             return Round(index, "f_not_a_member", None, None, None, None, None, 0, 0, 0, 0.0, 0.0)
         # The trigger and the clean input, drawn together before the attacker moves on.
         x_star, x = dist.sample(rng["referee"], 2)
@@ -201,9 +238,8 @@ class Game:
         reasons = Counter(r.status for r in played if r.status != "valid")
         alpha = rejects / n if n else float("nan")
         beta = accepts / n if n else float("nan")
-        wins = 2 * n - rejects - accepts
-        win = wins / (2 * n) if n else float("nan")
-        win_ci = stats.wilson(wins, 2 * n)
+        win = 1.0 - (alpha + beta) / 2.0 if n else float("nan")
+        sum_lo, sum_hi = stats.sum_interval(rejects, n, accepts, n)
         clean_scores = [r.clean_score for r in kept]
         backdoor_scores = [r.backdoor_score for r in valid]
         graded = self.defender.graded
@@ -211,8 +247,9 @@ class Game:
         estimated = [r.distance.samples for r in played if r.distance is not None and not r.distance.exact]
         return GameResult(
             alpha=alpha, beta=beta, win_rate=win,
-            alpha_ci=stats.wilson(rejects, n), beta_ci=stats.wilson(accepts, n), win_ci=win_ci,
-            error_sum=alpha + beta, error_sum_ci=(2 * (1 - win_ci[1]), 2 * (1 - win_ci[0])),
+            alpha_ci=stats.wilson(rejects, n), beta_ci=stats.wilson(accepts, n),
+            win_ci=(max(0.0, 1.0 - sum_hi / 2.0), min(1.0, 1.0 - sum_lo / 2.0)),
+            error_sum=alpha + beta, error_sum_ci=(sum_lo, sum_hi),
             rounds=len(played), valid_rounds=len(valid), invalid_rounds=len(played) - len(valid),
             void_rounds=len(played) - n, invalid_reasons=dict(sorted(reasons.items())),
             eps=self.eps, vc_dimension=self.cls.vc_dimension, seed=seed, seconds=seconds,
@@ -242,9 +279,10 @@ class GameResult:
 
     ``alpha``: false-alarm rate Pr[REJECT on (f, x)]; ``beta``: miss rate Pr[ACCEPT on
     (f*, x*)] (invalid rounds count as caught under ``defender_wins``); ``win_rate`` =
-    1 - (alpha + beta)/2; each with a 95% Wilson interval (the win interval pools the
-    2n decisions). ``error_sum`` = alpha + beta, with the interval implied by the win
-    interval. ``auroc`` and ``tpr_at_fpr`` only for graded defenders (higher score =
+    1 - (alpha + beta)/2. ``alpha_ci`` and ``beta_ci`` are 95% Wilson intervals;
+    ``error_sum`` = alpha + beta and ``win_ci`` get the interval of
+    :func:`stats.sum_interval` (Wilson at 97.5% on each side, union bound), valid
+    although a round's two decisions are correlated through the attacker's f. ``auroc`` and ``tpr_at_fpr`` only for graded defenders (higher score =
     more suspicious; the TPR threshold is calibrated on half of the clean scores and the
     FPR realised on the other half). ``lower_bound``: the attacker's theoretical lower
     bound on alpha + beta for every defender; ``guarantee``: the defender's theoretical
@@ -282,7 +320,7 @@ class GameResult:
 
     def to_dict(self, scores: bool = False) -> dict[str, Any]:
         """A JSON-ready dict (the CLI's ``--json`` object); scores only if asked."""
-        out = asdict(self)
+        out = _nan_to_none(asdict(self))
         out["class"] = out.pop("cls")
         for key in ("alpha_ci", "beta_ci", "win_ci", "error_sum_ci"):
             out[key] = list(out[key])
@@ -290,6 +328,17 @@ class GameResult:
             out.pop("clean_scores")
             out.pop("backdoor_scores")
         return out
+
+
+def _nan_to_none(value: Any) -> Any:
+    """NaN (no rounds kept) as ``None``: JSON has no NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_nan_to_none(v) for v in value)
+    return value
 
 
 def play(cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str, eps: float,

@@ -156,6 +156,7 @@ def build(kind: str, spec: Any, **context: Any) -> Any:
     try:
         return component(**kwargs)
     except UserError as err:
-        raise type(err)(f"{name}: {err}") from None
+        message = str(err)
+        raise type(err)(message if message.startswith(f"{name}:") else f"{name}: {message}") from None
     except TypeError as err:
         raise SpecError(f"{name}: {err}") from None

@@ -18,6 +18,16 @@ from .errors import check
 #: Supports larger than this are treated as infinite (distances by estimation).
 MAX_EXACT_SUPPORT = 1 << 20
 
+#: Most array cells one draw may produce (points x coordinates, or batches x support
+#: for counts): 2^28 cells is 2 GiB of int64, about a tenth of a 24 GiB machine.
+MAX_DRAW_CELLS = 1 << 28
+
+
+def check_draw(cells: int, what: str) -> None:
+    """Refuse, with a one-line error, a draw too large for memory."""
+    check(cells <= MAX_DRAW_CELLS, f"{what} would hold {cells:,} values, more than the limit of "
+                                   f"{MAX_DRAW_CELLS:,}: use a larger eps or fewer voters or samples")
+
 
 class Distribution(ABC):
     """A distribution D over an input space X."""
@@ -34,6 +44,7 @@ class Distribution(ABC):
 
     def sample_batches(self, rng: np.random.Generator, batches: int, k: int) -> Batches:
         """``batches`` independent batches of ``k`` draws each."""
+        check_draw(batches * k * int(np.prod(self.point_shape, dtype=np.int64)), f"{batches} batches of {k} samples")
         points = self.sample(rng, batches * k)
         return Batches(points, index=np.arange(batches * k).reshape(batches, k))
 
@@ -93,6 +104,7 @@ class FiniteDistribution(Distribution):
     def sample_batches(self, rng: np.random.Generator, batches: int, k: int) -> Batches:
         if len(self.probs) > k:  # counts would cost more than the draws themselves
             return super().sample_batches(rng, batches, k)
+        check_draw(batches * len(self.probs), f"{batches} batches of counts over {len(self.probs)} points")
         counts = rng.multinomial(k, self.probs, size=batches)
         seen = counts.any(axis=0)  # points no batch drew stay unseen, as with real draws
         return Batches(self.points[seen], counts=counts[:, seen])
@@ -203,6 +215,7 @@ class Sampler:
         self.point_shape = dist.point_shape
 
     def __call__(self, size: int) -> np.ndarray:
+        check_draw(int(size) * int(np.prod(self.point_shape, dtype=np.int64)), f"{size} samples")
         self.drawn += int(size)
         return self._dist.sample(self._rng, int(size))
 

@@ -22,6 +22,21 @@ def wilson(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple
     return (float(ci.low), float(ci.high))
 
 
+def sum_interval(k1: int, n1: int, k2: int, n2: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Interval for p1 + p2 from two binomial counts that may be dependent.
+
+    Each proportion gets a Wilson interval at level 1 - (1 - confidence)/2; by the union
+    bound both hold at once with probability >= ``confidence``, whatever the dependence
+    between the two counts (in the game, the clean and the backdoor decision of a round
+    share the attacker's f and are correlated, so pooling them as 2n independent trials
+    would give too narrow an interval).
+    """
+    half = 1.0 - (1.0 - confidence) / 2.0
+    lo1, hi1 = wilson(k1, n1, half)
+    lo2, hi2 = wilson(k2, n2, half)
+    return (lo1 + lo2, hi1 + hi2)
+
+
 def upper_bound(successes: int, trials: int, confidence: float = CONFIDENCE) -> float:
     """One-sided Clopper–Pearson upper confidence bound on a binomial proportion."""
     if successes >= trials:

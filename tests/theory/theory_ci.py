@@ -30,7 +30,6 @@ def beta_ci(r: GameResult) -> tuple[float, float]:
 
 
 def error_sum_ci(r: GameResult) -> tuple[float, float]:
-    """Interval for alpha + beta, from the pooled 2n decisions (as GameResult does)."""
+    """Interval for alpha + beta (union bound over the two sides, as GameResult does)."""
     n, rej, acc = counts(r)
-    lo, hi = stats.wilson(2 * n - rej - acc, 2 * n, LEVEL)
-    return 2 * (1 - hi), 2 * (1 - lo)
+    return stats.sum_interval(rej, n, acc, n, LEVEL)

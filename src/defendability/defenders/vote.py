@@ -27,6 +27,10 @@ from .base import Defender, Detector
 _KEYS_PER_CHUNK = 1 << 23
 
 
+#: Most voters a vote defender may have (each holds a batch in memory).
+MAX_VOTERS = 1_000_000
+
+
 def default_voters(delta: float) -> int:
     """N = ceil(32 ln(2/delta)): Hoeffding over voters costs exp(-N/32) <= delta/2."""
     return math.ceil(32.0 * math.log(2.0 / delta))
@@ -98,11 +102,16 @@ class Vote(Defender):
     Follows CHLX Theorem 4.1's defender with the voting learner of Hanneke et al. (2022).
     """
 
+    @property
+    def graded(self) -> bool:  # type: ignore[override]
+        """Scores are graded (AUROC meaningful) only with more than one voter."""
+        return self.voter_count() > 1
+
     def __init__(self, learner: str = "closure", k: int | None = None, voters: int | None = None,
                  delta: float = 0.05, threshold: float = 0.5, eta: float | None = None):
         check(k is None or (isinstance(k, int) and k >= 1), f"k must be an integer >= 1, got {k}")
-        check(voters is None or (isinstance(voters, int) and voters >= 1),
-              f"voters must be an integer >= 1, got {voters}")
+        check(voters is None or (isinstance(voters, int) and 1 <= voters <= MAX_VOTERS),
+              f"voters must be an integer in [1, {MAX_VOTERS:,}], got {voters}")
         check(0.0 < delta < 1.0, f"delta must be in (0, 1), got {delta}")
         check(0.0 <= threshold < 1.0, f"threshold must be in [0, 1), got {threshold}")
         check(eta is None or 0.0 < eta < 1.0, f"eta must be in (0, 1), got {eta}")
