@@ -83,3 +83,19 @@ def test_bad_input_is_one_line_with_status_2(args, fragment):
 def test_unknown_list_kind():
     out = cli("list", "widgets")
     assert out.returncode == 2 and "valid: classes, attackers, defenders, learners" in out.stderr
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (("play", "--rounds", "abc"), "Invalid value for '--rounds'"),
+    (("play", "--class", "subsets"), "Missing option"),
+    (("frobnicate",), "No such command"),
+])
+def test_usage_errors_are_one_line_too(argv, fragment):
+    out = cli(*argv)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+
+
+def test_help_still_works():
+    out = cli("play", "--help")
+    assert out.returncode == 0 and "--attacker" in out.stdout

@@ -110,13 +110,31 @@ def list_components(kind: Optional[str] = typer.Argument(None, help="classes, at
         _out.print(table)
 
 
+def _is_a(err: BaseException, name: str) -> bool:
+    # Typer raises click's exception classes, which recent Typer versions vendor under a
+    # private module: recognise them by name rather than import a private path.
+    return any(cls.__name__ == name for cls in type(err).__mro__)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: usage errors too are one line with exit status 2."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except UserError as err:  # errors raised outside a command body
-        _err.print(f"error: {err}", markup=False)
+        _err.print(f"error: {err}", markup=False, soft_wrap=True)
         sys.exit(2)
+    except Exception as err:
+        if _is_a(err, "UsageError"):
+            message = err.format_message()
+            if message:  # an empty message follows the help printed for a bare command
+                ctx = getattr(err, "ctx", None)
+                hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                _err.print(f"error: {message}{hint}", markup=False, soft_wrap=True)
+            sys.exit(2)
+        if _is_a(err, "Abort"):
+            sys.exit(1)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
