@@ -88,6 +88,7 @@ class Parameter:
     name: str
     default: Any
     annotation: str
+    required: bool = False
 
 
 def parameters(component: type) -> list[Parameter]:
@@ -98,7 +99,7 @@ def parameters(component: type) -> list[Parameter]:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         ann = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", str(p.annotation))
-        out.append(Parameter(p.name, None if p.default is p.empty else p.default, ann))
+        out.append(Parameter(p.name, None if p.default is p.empty else p.default, ann, p.default is p.empty))
     return out
 
 
@@ -153,10 +154,11 @@ def build(kind: str, spec: Any, **context: Any) -> Any:
     for key, value in context.items():
         if key in known and key not in kwargs:
             kwargs[key] = value
+    missing = [p.name for p in known.values() if p.required and p.name not in kwargs]
+    if missing:
+        raise SpecError(f"{name}: missing parameter {', '.join(repr(m) for m in missing)}")
     try:
         return component(**kwargs)
     except UserError as err:
         message = str(err)
         raise type(err)(message if message.startswith(f"{name}:") else f"{name}: {message}") from None
-    except TypeError as err:
-        raise SpecError(f"{name}: {err}") from None

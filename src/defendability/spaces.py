@@ -44,7 +44,7 @@ class Distribution(ABC):
 
     def sample_batches(self, rng: np.random.Generator, batches: int, k: int) -> Batches:
         """``batches`` independent batches of ``k`` draws each."""
-        check_draw(batches * k * int(np.prod(self.point_shape, dtype=np.int64)), f"{batches} batches of {k} samples")
+        check_draw(batches * k * int(np.prod(self.point_shape, dtype=np.int64)), f"{batches:,} batches of {k:,} samples")
         points = self.sample(rng, batches * k)
         return Batches(points, index=np.arange(batches * k).reshape(batches, k))
 
@@ -215,7 +215,7 @@ class Sampler:
         self.point_shape = dist.point_shape
 
     def __call__(self, size: int) -> np.ndarray:
-        check_draw(int(size) * int(np.prod(self.point_shape, dtype=np.int64)), f"{size} samples")
+        check_draw(int(size) * int(np.prod(self.point_shape, dtype=np.int64)), f"a draw of {int(size):,} samples")
         self.drawn += int(size)
         return self._dist.sample(self._rng, int(size))
 
