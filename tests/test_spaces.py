@@ -87,3 +87,14 @@ def test_sampler_counts_what_it_draws():
     s(5)
     s.batches(3, 4)
     assert s.drawn == 17
+
+
+def test_draws_too_large_for_memory_are_refused_before_allocating():
+    from defendability.spaces import MAX_DRAW_CELLS
+
+    s = Sampler(UniformCube(20), np.random.default_rng(0))
+    with pytest.raises(ParameterError, match="more than the limit"):
+        s(MAX_DRAW_CELLS // 20 + 1)
+    with pytest.raises(ParameterError, match="more than the limit"):
+        s.batches(1000, MAX_DRAW_CELLS // 1000)
+    assert s.drawn == 0
