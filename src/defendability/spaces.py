@@ -221,5 +221,6 @@ class Sampler:
 
     def batches(self, batches: int, k: int) -> Batches:
         """``batches`` independent batches of ``k`` draws (counted as batches*k samples)."""
+        out = self._dist.sample_batches(self._rng, int(batches), int(k))
         self.drawn += int(batches) * int(k)
-        return self._dist.sample_batches(self._rng, int(batches), int(k))
+        return out
