@@ -88,3 +88,15 @@ def test_vc_one_class_has_no_backdoor_at_all():
 
 def test_registered():
     assert isinstance(build("attackers", "mixture"), Mixture)
+
+
+def test_declines_at_the_heavy_point_even_when_a_flip_there_is_cheap():
+    """eps > 1/d: the mass 1 - m*eps at t_d is below eps, so a flip there would fit the
+    budget; the attacker still declines there, by design (t_d's label stays 0)."""
+    cls, eps = ToySets(M=5, d=3), 0.4  # m = 2, mass at t_d = 0.2 < eps
+    attacker = Mixture()
+    rng = np.random.default_rng(0)
+    dist, f = attacker.setup(cls, eps, rng)
+    points, probs = dist.support()
+    assert points[-1] == 2 and probs[-1] == pytest.approx(0.2) and probs[-1] < eps
+    assert attacker.backdoor(cls, dist, f, points[-1], eps, rng) is None

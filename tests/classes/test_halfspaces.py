@@ -148,3 +148,32 @@ def test_fit_member_is_consistent_on_realisable_batches(d):
     X = rng.standard_normal((10, d))
     assert cls.fit_member(X, np.ones(10)) == HalfspaceFunction(np.zeros(d), 1.0)
     assert cls.fit_member(X, np.zeros(10)) == HalfspaceFunction(np.zeros(d), -1.0)
+
+
+@pytest.mark.parametrize("d", [1, 2, 8])
+def test_fit_member_is_consistent_on_larger_realisable_batches(d):
+    cls = Halfspaces(d=d)
+    rng = np.random.default_rng(100 + d)
+    for _ in range(10):
+        target = cls.random_member(rng)
+        X = rng.standard_normal((400, d))
+        np.testing.assert_array_equal(cls.fit_member(X, target(X))(X), target(X))
+
+
+def test_fit_member_is_fast_on_non_separable_batches():
+    """The Boltzmann cover refits g-labelled samples with 1 to 3 labels flipped: the fit
+    must stay bounded in time there (a kernel SVC with C=1e6 took minutes)."""
+    import time
+
+    cls = Halfspaces(d=2)
+    rng = np.random.default_rng(0)
+    target = cls.random_member(rng)
+    start = time.perf_counter()
+    for _ in range(50):
+        X = rng.standard_normal((400, 2))
+        Y = target(X)
+        Y[rng.choice(400, size=3, replace=False)] ^= 1
+        f = cls.fit_member(X, Y)
+        assert cls.contains(f)
+        assert np.count_nonzero(f(X) != Y) <= 40  # a sensible soft-margin fit
+    assert time.perf_counter() - start < 10.0

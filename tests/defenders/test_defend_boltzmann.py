@@ -9,7 +9,7 @@ import pytest
 
 from defendability.classes.base import Counted
 from defendability.defenders.boltzmann import Boltzmann
-from defendability.errors import ParameterError
+from defendability.errors import IncompatibleError, ParameterError
 from defendability.registry import build
 from defendability.spaces import FiniteDistribution, UniformDiscrete, UniformInterval
 from toys import Labelling, Step, ToySets, ToyTable, ToyThresholds
@@ -85,14 +85,32 @@ def test_sampled_cover_for_classes_that_cannot_enumerate():
     assert min(abs(h.theta - 0.5) for h in detector.hypotheses) < 0.01
 
 
+class NoERMThresholds(ToyThresholds):
+    """Toy thresholds whose ``fit_member`` is incompatible (as a library class without
+    an empirical-risk minimiser says it)."""
+
+    def fit_member(self, X, Y):
+        if not self.erm:
+            raise IncompatibleError("toy-thresholds has no empirical-risk minimiser")
+        return super().fit_member(X, Y)
+
+
 def test_cover_falls_back_to_random_members_without_erm():
-    cls = ToyThresholds(erm=False)
+    cls = NoERMThresholds(erm=False)
     detector, _, _ = _fit(Boltzmann(cover=30, lam=1e-9), cls, Step(0.5), UniformInterval(), eps=0.05)
     assert cls.fits == 0 and len(detector.hypotheses) == 30
     # prior-uniform over the cover: h(0.2) = 1 != g(0.2) = 0 iff theta <= 0.2
     thetas = np.array([h.theta for h in detector.hypotheses])
     np.testing.assert_allclose(detector.score(np.array([0.2]))[0], np.mean(thetas <= 0.2),
                                atol=1e-8)
+
+
+def test_cover_lets_a_genuine_type_error_of_the_erm_propagate():
+    """Only IncompatibleError means "no ERM": a TypeError raised inside fit_member is a
+    bug and must not be swallowed as a fallback to random members."""
+    cls = ToyThresholds(erm=False)  # its fit_member raises a plain TypeError
+    with pytest.raises(TypeError, match="no ERM"):
+        _fit(Boltzmann(cover=30, lam=1e-9), cls, Step(0.5), UniformInterval(), eps=0.05)
 
 
 @pytest.mark.parametrize("spec,word", [("boltzmann:lam=0", "lam"), ("boltzmann:lam=-1", "lam"),

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from defendability import Game
-from defendability.classes import Counted, Parities, Subsets, Table, Thresholds
+from defendability.classes import (
+    Counted,
+    Halfspaces,
+    Parities,
+    Subsets,
+    Table,
+    Thresholds,
+)
 from defendability.defenders import Boltzmann, Distill, PoolVote, Vote
 from defendability.spaces import Sampler
 
@@ -87,3 +94,18 @@ def test_every_defender_plays_under_the_referee(defender):
     r = Game("subsets:N=8,d=3", "mixture", defender, 0.1).play(rounds=40, seed=0)
     assert r.rounds == 40 and 0.0 <= r.alpha <= 1.0 and 0.0 <= r.beta <= 1.0
     assert r.cost["samples_per_decision"] > 0 or defender == "accept"
+
+
+def test_boltzmann_cover_on_halfspaces_finishes_in_seconds():
+    """The cover refits batches with flipped labels; with a bounded-time ERM the game
+    `play --class halfspaces:d=2 --attacker point-flip --defender boltzmann:cover=50
+    --eps 0.1 --rounds 5` takes about a second (it hung with a kernel SVC)."""
+    import time
+
+    start = time.perf_counter()
+    Game("halfspaces:d=2", "point-flip", "boltzmann:cover=50", 0.1).play(rounds=5, seed=0)
+    # the cover itself: 50 random members and 50 ERM fits on noisy resamples of 400 points
+    cls = Halfspaces(d=2)
+    detector, _, _ = _fit(Boltzmann(cover=50), cls, cls.random_member(np.random.default_rng(0)), 0.1)
+    assert len(detector.hypotheses) >= 1
+    assert time.perf_counter() - start < 30.0

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from defendability.errors import ParameterError
 from defendability.learners import Closure
-from defendability.learners.closure import pac_sample_size
+from defendability.learners.base import pac_sample_size
 
 from toys import ToyTable
 from toys_for_learners import DiscreteIntervals, SmallSubsets

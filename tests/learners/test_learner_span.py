@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from defendability.classes.parities import Parities as LibraryParities
 from defendability.errors import ParameterError
 from defendability.learners import Span
 from defendability.learners.span import eliminate, pack_rows, word_dtype
@@ -121,14 +122,31 @@ def test_refuses_classes_without_bit_rows_and_non_binary_points():
     with pytest.raises(TypeError, match="small-subsets"):
         Span().predict(SmallSubsets(), np.zeros((1, 2), np.int64), np.zeros((1, 2), np.uint8), np.arange(2))
     with pytest.raises(TypeError, match="length 1..63"):
-        Span().expected_error(Parities(64), 10)
+        Span().expected_error(LibraryParities(64), 10)
     with pytest.raises(ValueError, match="0/1"):
         Span().predict(Parities(3), np.full((1, 2, 3), 2, np.uint8), np.zeros((1, 2), np.uint8),
                        np.zeros((1, 3), np.uint8))
 
 
 def test_guarantee_and_sample_size():
-    assert Span().expected_error(Parities(20), 199) == pytest.approx(0.1)
-    assert Span().sample_size(Parities(20), 0.1) == 199
+    assert Span().expected_error(LibraryParities(20), 199) == pytest.approx(0.1)
+    assert Span().sample_size(LibraryParities(20), 0.1) == 199
     with pytest.raises(ParameterError):
-        Span().sample_size(Parities(20), 1.5)
+        Span().sample_size(LibraryParities(20), 1.5)
+
+
+def test_guarantee_and_sample_size_only_for_the_parities_class():
+    """n/(k+1) is a theorem about parity targets: on any other class of 0/1 rows (a toy
+    parity class, conjunctions, keyed hashes) the learner states no guarantee."""
+    from defendability.classes import Conjunctions, KeyedHash
+
+    for cls in (Parities(20), Conjunctions(n=20), KeyedHash(n=20, keys=4)):
+        assert Span().expected_error(cls, 199) is None, cls
+        assert Span().sample_size(cls, 0.1) is None, cls
+    # the arguments are still checked, and the predictions still work
+    with pytest.raises(ParameterError):
+        Span().expected_error(Conjunctions(n=5), -1)
+    with pytest.raises(ParameterError):
+        Span().sample_size(Conjunctions(n=5), 1.5)
+    X = np.eye(3, dtype=np.uint8)[None]
+    assert Span().predict(Conjunctions(n=3), X, np.ones((1, 3), np.uint8), np.ones((1, 3), np.uint8)).tolist() == [[1]]

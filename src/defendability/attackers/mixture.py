@@ -25,8 +25,11 @@ class Mixture(Attacker):
     (robust to float error), D puts mass eps on each of t_1..t_m = T[:m] and the
     remaining 1 - m*eps on t_d = T[-1] (the atom is omitted when that mass is zero);
     f realises a uniformly random labelling of t_1..t_m and label 0 at t_d.
-    Backdoor: ``None`` when x* = t_d, else f* = f with x*'s label flipped (distance
-    exactly eps).
+    Backdoor: ``None`` when x* = t_d, by design whatever a flip there would cost:
+    t_d's label is fixed to 0, and declining at t_d is what the L2 argument uses. (A
+    flip there costs the mass 1 - m*eps of t_d, which is below eps exactly when
+    eps > 1/d, so it is not always over budget.) Else f* = f with x*'s label flipped
+    (distance exactly eps).
 
     Guarantee (THEORY.md §2.1, L2, derived): conditioned on x in {t_1..t_m}, the clean
     pair (f, x) and the backdoored pair (f*, x*) have the same law, so every defender
@@ -62,7 +65,9 @@ class Mixture(Attacker):
                  eps: float, rng: np.random.Generator) -> Function | None:
         points, _ = self._design(cls, eps)
         i = row_index(points, x_star)
-        if i is None or i == len(points) - 1:  # x* = t_d: no eps-close flip exists
+        if i is None or i == len(points) - 1:
+            # x* = t_d: decline by design (t_d's label stays 0, as L2 needs), whatever a
+            # flip there would cost (its mass 1 - m*eps is below eps when eps > 1/d)
             return None
         labels = np.asarray(f(points), dtype=np.uint8).copy()
         labels[i] ^= 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -76,6 +76,118 @@ class Counted(Function):
 def unwrap(f: Function) -> Function:
     """The function behind a :class:`Counted` view (or ``f`` itself)."""
     return f.function if isinstance(f, Counted) else f
+
+
+def exact_member(f: object, kind: type) -> Any:
+    """The function behind ``f`` (a :class:`Counted` view is unwrapped) when it is of
+    type ``kind`` exactly, else ``None``.
+
+    ``contains`` starts here: a subclass of a member type, or of :class:`Counted`,
+    could evaluate differently from what the representation says, so only the exact
+    types count.
+    """
+    if type(f) is Counted:
+        f = f.function
+    return f if type(f) is kind else None
+
+
+def is_array(value: object, shape: tuple[int, ...], dtype: Any) -> bool:
+    """Whether ``value`` is a plain ``np.ndarray`` (no subclass) of this shape and dtype."""
+    return type(value) is np.ndarray and value.shape == shape and value.dtype == np.dtype(dtype)
+
+
+#: Entries of a (members x support points) block that :func:`lightest_flip` and its
+#: callers compare at once (bounds their memory).
+FLIP_CHUNK = 1 << 22
+
+
+def row_blocks(rows: int, width: int, chunk: int = FLIP_CHUNK) -> Iterator[slice]:
+    """Consecutive slices of ``range(rows)``, each of at most ``chunk // width`` rows
+    (at least one), so that a block of ``(rows, width)`` entries stays below ``chunk``."""
+    step = max(1, chunk // max(1, width))
+    return (slice(start, min(rows, start + step)) for start in range(0, rows, step))
+
+
+def exact_limbs(probs: np.ndarray) -> np.ndarray:
+    """``(S, K)`` float64 limbs of the masses ``probs`` (``(S,)``, finite, >= 0): the
+    limbs of each mass add up to it exactly, and for each limb the sum over any subset
+    of the S points is exact in float64, in any order (so a matrix product computes it
+    exactly): limb k holds multiples of a grid 2^g_k smaller than 2^(g_k + b) with
+    b = 52 - bit_length(S), so that S of them sum below 2^(g_k + 52).
+    """
+    rest = np.asarray(probs, dtype=np.float64).reshape(-1).copy()
+    if not bool(np.all(np.isfinite(rest) & (rest >= 0))):
+        raise ValueError("masses must be finite and >= 0")
+    bits = 52 - max(1, len(rest)).bit_length()
+    limbs = []
+    while rest.any():
+        top = int(np.frexp(rest.max())[1])  # rest < 2^top
+        grid = max(math.ldexp(1.0, top - bits), math.ldexp(1.0, -1074))
+        limb = np.floor(rest / grid) * grid  # exact: grid is a power of two
+        limbs.append(limb)
+        rest = rest - limb  # exact: the bits of rest below the grid
+    if not limbs:
+        limbs.append(rest)
+    return np.stack(limbs, axis=1)
+
+
+def lightest_flip(labels: np.ndarray | Iterable[np.ndarray], own: np.ndarray, probs: np.ndarray) -> int | None:
+    """The first row of least disagreement mass with ``own``, or ``None`` without rows.
+
+    The exhaustive search behind every ``cheapest_flip`` over the members of a finite
+    class on a finite support: ``labels`` holds the candidates' labels on the support
+    points (the members that flip x, in member order), as one ``(M, S)`` array or as
+    consecutive ``(m_i, S)`` row blocks (an iterable, so that callers can evaluate large
+    classes a block at a time); ``own`` is f's labels there, ``(S,)``; ``probs`` the
+    points' masses, ``(S,)``. The mass of a row is sum(probs[row != own]).
+
+    Masses are ranked exactly as ``math.fsum`` (correctly rounded) ranks them, at the
+    speed of a matrix product: a float product gives every row's approximate mass, and
+    the rows within rounding of the least are ranked by their exact masses, from
+    :func:`exact_limbs` (whose sums over any subset a float product computes exactly)
+    and ``fsum`` of each row's few limb sums.
+    Equal masses (a uniform support) are ranked by counting disagreements. Ties go to
+    the first row. Returns the row's index in the concatenated rows.
+    """
+    own = np.asarray(own).reshape(-1)
+    probs = np.asarray(probs, dtype=np.float64).reshape(-1)
+    blocks = [labels] if isinstance(labels, np.ndarray) else labels
+    best, best_mass, offset = None, math.inf, 0
+    if len(probs) and bool(np.all(probs == probs[0])):
+        # equal masses p (a uniform support): the mass of k points is fl(k * p), which
+        # is what fsum gives and grows with k, so counting disagreements ranks exactly
+        for block in blocks:
+            block = np.asarray(block)
+            if len(block):
+                counts = np.count_nonzero(block != own[None, :], axis=1)
+                i = int(np.argmin(counts))
+                mass = float(counts[i]) * float(probs[0])
+                if mass < best_mass:
+                    best, best_mass = offset + i, mass
+            offset += len(block)
+        return best
+    # |fl(sum) - sum| <= S u sum for S non-negative terms in any order: rows within that
+    # of the least approximate mass may be the least, and are ranked exactly
+    slack = 1.0 + (len(probs) + 2) * 2.0 ** -50
+    limbs = None
+    for block in blocks:
+        block = np.asarray(block)
+        if len(block) == 0:
+            continue
+        disagree = block != own[None, :]
+        approx = disagree.astype(np.float64) @ probs
+        low = float(approx.min())
+        if low <= best_mass * slack:
+            near = np.flatnonzero(approx <= low * slack)
+            if limbs is None:
+                limbs = exact_limbs(probs)
+            sums = disagree[near].astype(np.float64) @ limbs  # (len(near), K), exact
+            for i, row in zip(near.tolist(), sums.tolist()):
+                mass = math.fsum(row)
+                if mass < best_mass:
+                    best, best_mass = offset + i, mass
+        offset += len(block)
+    return best
 
 
 class FunctionClass(ABC):
@@ -143,9 +255,10 @@ class FunctionClass(ABC):
 
         ``x`` is one point, shape ``point_shape``. The default is an exhaustive search,
         available when ``members()`` enumerates the class and ``dist.support()`` is
-        finite: every member is evaluated on the support, and the first member of least
-        distance among those that flip x is returned (cost: one evaluation of every
-        member on the support). Classes with structure override it.
+        finite: every member is evaluated at x and on the support, and the first member
+        of least distance among those that flip x is returned, the distances ranked
+        exactly (:func:`lightest_flip`; cost: one evaluation of every member on the
+        support). Classes with structure override it.
         """
         members = self.members()
         support = dist.support()
@@ -155,16 +268,11 @@ class FunctionClass(ABC):
         f = unwrap(f)
         point = np.asarray(x)[None]
         fx = f(point)[0]
-        f_on_support = f(points)
-        best, best_distance = None, np.inf
-        for g in members:
-            if g(point)[0] == fx:
-                continue
-            # fsum: near-equal candidates must be ranked by their exact masses
-            distance = math.fsum(probs[g(points) != f_on_support])
-            if distance < best_distance:
-                best, best_distance = g, distance
-        return best
+        flippers = [g for g in members if g(point)[0] != fx]
+        blocks = (np.stack([g(points) for g in flippers[rows]])
+                  for rows in row_blocks(len(flippers), len(points)))
+        best = lightest_flip(blocks, f(points), probs)
+        return None if best is None else flippers[best]
 
     def closure_predict(self, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> np.ndarray:
         """Closure-algorithm predictions for intersection-closed classes.
@@ -201,6 +309,10 @@ class CubeDomain:
 
     def default_distribution(self) -> Distribution:
         return UniformCube(self.n)
+
+    def _is_cube(self, dist: Distribution) -> bool:
+        """Whether ``dist`` is the uniform distribution on this class's cube {0,1}^n."""
+        return isinstance(dist, UniformCube) and dist.n == self.n
 
 
 class IntegerDomain:

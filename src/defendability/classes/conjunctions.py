@@ -9,16 +9,25 @@ import numpy as np
 
 from ..errors import ParameterError, check
 from ..registry import register
-from ..spaces import Distribution, UniformCube
-from .base import CubeDomain, Function, FunctionClass, unwrap
+from ..spaces import Distribution
+from .base import (
+    CubeDomain,
+    Function,
+    FunctionClass,
+    exact_member,
+    is_array,
+    lightest_flip,
+    row_blocks,
+    unwrap,
+)
 from .parities import as_bit_rows
 
 #: ``members()`` and the exhaustive ``cheapest_flip`` enumerate the 3^n + 1 members
 #: only up to this many.
 MAX_ENUMERATED = 200_000
 
-#: Entries of a (members x support points) block evaluated at once.
-_CHUNK = 1 << 22
+#: Largest n of the class (bounds the work of evaluation and of the closure).
+MAX_N = 4096
 
 
 class ConjunctionFunction(Function):
@@ -29,7 +38,7 @@ class ConjunctionFunction(Function):
     empty conjunction is the constant 1. Equality compares the masks, so distinct
     contradictory masks are distinct representations of the same function
     (:meth:`zero` is the canonical one). A batch ``(m, n)`` of 0/1 rows gives ``(m,)``
-    uint8.
+    uint8. ``n`` is ``len(pos)``; evaluation reads ``pos`` and ``neg`` only.
     """
 
     def __init__(self, pos: np.ndarray, neg: np.ndarray):
@@ -37,7 +46,10 @@ class ConjunctionFunction(Function):
         self.neg = np.asarray(neg, dtype=bool).reshape(-1).copy()
         if self.pos.shape != self.neg.shape:
             raise ValueError(f"pos and neg must have the same length, got {len(self.pos)} and {len(self.neg)}")
-        self.n = len(self.pos)
+
+    @property
+    def n(self) -> int:
+        return len(self.pos)
 
     @classmethod
     def zero(cls, n: int) -> ConjunctionFunction:
@@ -103,7 +115,7 @@ class Conjunctions(CubeDomain, FunctionClass):
     """
 
     def __init__(self, n: int = 10):
-        check(n >= 1, f"conjunctions: n must be >= 1, got n={n}")
+        check(1 <= n <= MAX_N, f"conjunctions: n must be in [1, {MAX_N}], got n={n}")
         self.n = int(n)
 
     @property
@@ -136,9 +148,10 @@ class Conjunctions(CubeDomain, FunctionClass):
         return f
 
     def contains(self, f: Function) -> bool:
-        f = unwrap(f)
-        return (isinstance(f, ConjunctionFunction) and f.pos.shape == (self.n,)
-                and f.neg.shape == (self.n,) and f.pos.dtype == bool and f.neg.dtype == bool)
+        """A :class:`ConjunctionFunction` exactly (no subclass) whose ``pos`` and ``neg``
+        are plain ``(n,)`` bool arrays."""
+        f = exact_member(f, ConjunctionFunction)
+        return f is not None and is_array(f.pos, (self.n,), bool) and is_array(f.neg, (self.n,), bool)
 
     def random_member(self, rng: np.random.Generator) -> ConjunctionFunction:
         kind = rng.integers(0, 3, size=self.n)
@@ -160,9 +173,6 @@ class Conjunctions(CubeDomain, FunctionClass):
             return None
         pos, neg = self._all_masks()
         return (ConjunctionFunction(p, q) for p, q in zip(pos, neg))
-
-    def _is_cube(self, dist: Distribution) -> bool:
-        return isinstance(dist, UniformCube) and dist.n == self.n
 
     @staticmethod
     def _acceptance(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -221,15 +231,8 @@ class Conjunctions(CubeDomain, FunctionClass):
         fx = bool(f(x[None].astype(np.uint8))[0])
         flips = _satisfied(pos, neg, x[None].astype(np.uint8))[:, 0] != fx
         pos, neg = pos[flips], neg[flips]
-        f_on_support = f(points).astype(bool)
-        step = max(1, _CHUNK // len(points))
-        best_mass, best = np.inf, None
-        for start in range(0, len(pos), step):
-            sat = _satisfied(pos[start:start + step], neg[start:start + step], points)
-            mass = (sat != f_on_support[None, :]) @ probs
-            i = int(np.argmin(mass))
-            if mass[i] < best_mass:
-                best_mass, best = mass[i], start + i
+        blocks = (_satisfied(pos[rows], neg[rows], points) for rows in row_blocks(len(pos), len(points)))
+        best = lightest_flip(blocks, f(points).astype(bool), probs)
         return None if best is None else ConjunctionFunction(pos[best], neg[best])
 
     def closure_masks(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,10 @@ from scipy.stats import norm
 from ..errors import IncompatibleError, ParameterError, check
 from ..registry import register
 from ..spaces import Distribution, Gaussian, UniformInterval
-from .base import Function, FunctionClass, unwrap
+from .base import Function, FunctionClass, exact_member, unwrap
+
+#: Largest k of the class (a union is searched and ranked move by move in Python).
+MAX_K = 10 ** 6
 
 #: Points drawn (seed 0) to rank candidate flips under a distribution with neither a
 #: closed-form CDF nor a finite support.
@@ -191,7 +194,7 @@ class Intervals(FunctionClass):
     """
 
     def __init__(self, k: int = 1):
-        check(k >= 1, f"intervals: k must be >= 1, got k={k}")
+        check(1 <= k <= MAX_K, f"intervals: k must be in [1, 10^6], got k={k}")
         self.k = int(k)
 
     @property
@@ -220,11 +223,15 @@ class Intervals(FunctionClass):
         return IntervalUnion([(xs[a], xs[b - 1]) for a, b, _ in runs])
 
     def contains(self, f: Function) -> bool:
-        f = unwrap(f)
-        if not isinstance(f, IntervalUnion):
+        """An :class:`IntervalUnion` exactly (no subclass) whose ``bounds`` is a plain
+        float64 ``(m, 2)`` array of at most k disjoint, sorted, non-touching intervals
+        (the canonical form the constructor builds)."""
+        f = exact_member(f, IntervalUnion)
+        if f is None:
             return False
         b = f.bounds
-        return (b.ndim == 2 and b.shape[1] == 2 and len(b) <= self.k and not np.isnan(b).any()
+        return (type(b) is np.ndarray and b.dtype == np.float64
+                and b.ndim == 2 and b.shape[1] == 2 and len(b) <= self.k and not np.isnan(b).any()
                 and bool(np.all(b[:, 0] <= b[:, 1])) and bool(np.all(b[1:, 0] > b[:-1, 1])))
 
     def random_member(self, rng: np.random.Generator) -> IntervalUnion:
@@ -360,8 +367,10 @@ class Thresholds(FunctionClass):
         return ThresholdFunction(theta)
 
     def contains(self, f: Function) -> bool:
-        f = unwrap(f)
-        return isinstance(f, ThresholdFunction) and not math.isnan(f.theta)
+        """A :class:`ThresholdFunction` exactly (no subclass) whose ``theta`` is a float,
+        not NaN."""
+        f = exact_member(f, ThresholdFunction)
+        return f is not None and type(f.theta) is float and not math.isnan(f.theta)
 
     def random_member(self, rng: np.random.Generator) -> ThresholdFunction:
         return ThresholdFunction(rng.random())

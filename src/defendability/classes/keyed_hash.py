@@ -11,6 +11,7 @@ standing in for the random oracle, not the oracle itself.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from functools import cached_property
@@ -20,7 +21,19 @@ import numpy as np
 from ..errors import IncompatibleError, check
 from ..registry import register
 from ..spaces import Distribution, UniformCube
-from .base import CubeDomain, Function, FunctionClass
+from .base import (
+    CubeDomain,
+    Function,
+    FunctionClass,
+    exact_member,
+    lightest_flip,
+    row_blocks,
+    unwrap,
+)
+from .parities import as_bit_rows
+
+#: Most cells (members x points of the cube) of the member table: 16 MiB of labels.
+MAX_TABLE_CELLS = 1 << 24
 
 
 def _aes_low_bits(aes_key: bytes, x: np.ndarray) -> np.ndarray:
@@ -35,15 +48,26 @@ def _aes_low_bits(aes_key: bytes, x: np.ndarray) -> np.ndarray:
     return (np.frombuffer(ciphertext, dtype=np.uint8)[::16] & 1).astype(np.uint8)
 
 
+@functools.lru_cache(maxsize=4096)
+def aes_key(salt: int, key: int) -> bytes:
+    """The AES-128 key of member ``key``: BLAKE2b(salt:key), 16 bytes."""
+    return hashlib.blake2b(f"{salt}:{key}".encode(), digest_size=16).digest()
+
+
 class HashFunction(Function):
-    """Member ``key`` of a :class:`KeyedHash` class: x -> low bit of AES_{k(key)}(x)."""
+    """Member ``key`` of a :class:`KeyedHash` class: x -> low bit of AES_{k(key)}(x).
+
+    Representation: ``key_index``, ``n``, ``salt`` (ints). The AES key is derived from
+    them at each evaluation (memoised by :func:`aes_key`, not stored on the member), so
+    the function cannot differ from what its representation says.
+    """
 
     def __init__(self, key: int, n: int, salt: int):
         self.key_index, self.n, self.salt = int(key), int(n), int(salt)
 
-    @cached_property
+    @property
     def _aes_key(self) -> bytes:
-        return hashlib.blake2b(f"{self.salt}:{self.key_index}".encode(), digest_size=16).digest()
+        return aes_key(self.salt, self.key_index)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
@@ -73,9 +97,10 @@ class KeyedHash(CubeDomain, FunctionClass):
     FULL_KEY_BITS = 128
 
     def __init__(self, n: int = 16, keys: int = 0, salt: int = 0):
-        check(1 <= n <= 64, f"n must be in [1, 64], got {n}")
-        check(keys == 0 or 2 <= keys <= 1 << 16, f"keys must be 0 (all 2^128) or in [2, 65536], got {keys}")
-        self.n, self.keys, self.salt = n, keys, salt
+        check(1 <= n <= 64, f"keyed-hash: n must be in [1, 64], got n={n}")
+        check(keys == 0 or 2 <= keys <= 1 << 16,
+              f"keyed-hash: keys must be 0 (all 2^128) or in [2, 65536], got keys={keys}")
+        self.n, self.keys, self.salt = int(n), int(keys), int(salt)
 
     @property
     def full(self) -> bool:
@@ -96,8 +121,12 @@ class KeyedHash(CubeDomain, FunctionClass):
         raise IncompatibleError("keyed-hash: cannot realise a prescribed labelling")
 
     def contains(self, f: Function) -> bool:
-        return (isinstance(f, HashFunction) and f.n == self.n and f.salt == self.salt
-                and 0 <= f.key_index < self.key_space)
+        """A :class:`HashFunction` exactly (no subclass; a :class:`Counted` view is
+        unwrapped) with integer ``key_index``, ``n``, ``salt``: this class's n and salt,
+        and a key index in [0, number of keys)."""
+        f = exact_member(f, HashFunction)
+        return (f is not None and type(f.key_index) is int and type(f.n) is int and type(f.salt) is int
+                and f.n == self.n and f.salt == self.salt and 0 <= f.key_index < self.key_space)
 
     def random_member(self, rng: np.random.Generator) -> Function:
         if self.full:
@@ -116,35 +145,61 @@ class KeyedHash(CubeDomain, FunctionClass):
 
     @cached_property
     def _table(self) -> np.ndarray | None:
-        """Every member's label on every point, ``(keys, 2**n)`` uint8, for n <= 16
-        (16 MiB at most); points index the table by their bits read little-endian."""
-        if self.n > 16 or self.full:
+        """Every member's label on every point, ``(keys, 2**n)`` uint8, built only when
+        keys * 2**n <= 2**24 (so at most 16 MiB), else ``None`` (the untabled path
+        evaluates the members on the points it needs). Points index the table by their
+        bits read little-endian."""
+        if self.full or self.keys << self.n > MAX_TABLE_CELLS:
             return None
         domain = ((np.arange(1 << self.n)[:, None] >> np.arange(self.n)) & 1).astype(np.uint8)
         return np.stack([f(domain) for f in self.members()])
 
-    def _labels(self, X: np.ndarray) -> np.ndarray:
-        """All members' labels on the points X: ``(keys, len(X))``."""
+    def _labels(self, X: np.ndarray, keys: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The labels of members ``keys`` (default all) on the points X: ``(len(keys), len(X))``."""
+        X = as_bit_rows(X, self.n)
+        indices = np.arange(self.keys)[keys]
         if self._table is not None:
-            idx = (np.asarray(X, dtype=np.int64) << np.arange(self.n)).sum(axis=1)
-            return self._table[:, idx]
-        return np.stack([f(X) for f in self.members()])
+            return self._table[np.ix_(indices, self._index(X))]
+        out = np.zeros((len(indices), len(X)), dtype=np.uint8)
+        for row, k in enumerate(indices):
+            out[row] = HashFunction(int(k), self.n, self.salt)(X)
+        return out
 
     def cheapest_flip(self, f: Function, x: np.ndarray, dist: Distribution) -> Function | None:
+        """The exhaustive search (:func:`lightest_flip`) over the keys on ``dist``'s
+        finite support: the first key of least distance to f among those that flip x;
+        ``None`` if no key flips x, without a finite support, or for the full class
+        (2^128 keys). Labels come from the member table when the class keeps one (the
+        uniform cube's support is the table's columns), else from evaluating the keys
+        on the support. A uniform cube of another n than the class's raises
+        ``ValueError``."""
+        if isinstance(dist, UniformCube) and not self._is_cube(dist):
+            raise ValueError(f"keyed-hash: the distribution is uniform on {{0,1}}^{dist.n}, "
+                             f"but the class's points are in {{0,1}}^{self.n}")
         if self.full:
             return None  # a close member, if any existed, would take a search of 2^128 keys
-        if self._table is None or not isinstance(dist, UniformCube):
-            return super().cheapest_flip(f, x, dist)
-        table, own = self._table, self._table[f.key_index]
-        flips = self._labels(np.asarray(x)[None])[:, 0] != own[self._index(x)]
-        if not flips.any():
+        support = dist.support()
+        if support is None:
             return None
-        distances = np.count_nonzero(table != own[None, :], axis=1) / table.shape[1]
-        distances[~flips] = np.inf
-        return HashFunction(int(np.argmin(distances)), self.n, self.salt)
+        f = unwrap(f)
+        points, probs = support
+        points = as_bit_rows(points, self.n)
+        x = as_bit_rows(np.asarray(x).reshape(1, -1), self.n)
+        flippers = np.flatnonzero(self._labels(x)[:, 0] != f(x)[0])
+        if self._table is not None and self._is_cube(dist):
+            # the cube's support lists the points in table order: read the rows directly
+            table = self._table
+            own = table[f.key_index] if self.contains(f) else f(points)
+            blocks = (table[flippers[rows]] for rows in row_blocks(len(flippers), len(points)))
+        else:
+            own = f(points)
+            blocks = (self._labels(points, flippers[rows]) for rows in row_blocks(len(flippers), len(points)))
+        best = lightest_flip(blocks, own, probs)
+        return None if best is None else HashFunction(int(flippers[best]), self.n, self.salt)
 
-    def _index(self, x: np.ndarray) -> int:
-        return int((np.asarray(x, dtype=np.int64) << np.arange(self.n)).sum())
+    def _index(self, X: np.ndarray) -> np.ndarray:
+        """The table column of each row of X: its bits read little-endian."""
+        return (np.asarray(X, dtype=np.int64) << np.arange(self.n)).sum(axis=1)
 
     def fit_member(self, X: np.ndarray, Y: np.ndarray) -> Function:
         if self.full:

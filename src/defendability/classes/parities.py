@@ -8,14 +8,23 @@ import numpy as np
 
 from ..errors import ParameterError, check
 from ..registry import register
-from ..spaces import Distribution, UniformCube
-from .base import CubeDomain, Function, FunctionClass, unwrap
+from ..spaces import Distribution
+from .base import (
+    CubeDomain,
+    Function,
+    FunctionClass,
+    exact_member,
+    is_array,
+    lightest_flip,
+    row_blocks,
+    unwrap,
+)
 
 #: ``members()`` and the exhaustive ``cheapest_flip`` enumerate 2^n parities up to this n.
 MAX_ENUMERATED_N = 16
 
-#: Entries of a (parities x support points) block evaluated at once.
-_CHUNK = 1 << 22
+#: Largest n of the class (bounds the work of elimination and evaluation).
+MAX_N = 4096
 
 
 def as_bit_rows(x: np.ndarray, n: int) -> np.ndarray:
@@ -82,19 +91,24 @@ def solve_gf2(A: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, bool]:
 class ParityFunction(Function):
     """x -> <a, x> mod 2 on {0,1}^n. Representation: ``a``, a ``(n,)`` uint8 0/1 vector.
 
-    A batch ``(m, n)`` of 0/1 rows gives ``(m,)`` uint8.
+    A batch ``(m, n)`` of 0/1 rows gives ``(m,)`` uint8. ``n`` is ``len(a)``, and the
+    evaluation reads ``a`` alone (its support is recomputed per call, not cached), so
+    the function cannot differ from what its representation says.
     """
 
     def __init__(self, a: np.ndarray):
         self.a = np.asarray(a, dtype=np.uint8).reshape(-1).copy()
-        self.n = len(self.a)
-        self._support = np.flatnonzero(self.a)
+
+    @property
+    def n(self) -> int:
+        return len(self.a)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = as_bit_rows(x, self.n)
-        if len(self._support) == 0:
+        support = np.flatnonzero(self.a)
+        if len(support) == 0:
             return np.zeros(len(x), dtype=np.uint8)
-        return np.bitwise_xor.reduce(x[:, self._support], axis=1).astype(np.uint8)
+        return np.bitwise_xor.reduce(x[:, support], axis=1).astype(np.uint8)
 
     def key(self) -> tuple:
         return ("parity", self.n, self.a.tobytes())
@@ -131,7 +145,7 @@ class Parities(CubeDomain, FunctionClass):
     """
 
     def __init__(self, n: int = 12):
-        check(n >= 1, f"parities: n must be >= 1, got n={n}")
+        check(1 <= n <= MAX_N, f"parities: n must be in [1, {MAX_N}], got n={n}")
         self.n = int(n)
 
     @property
@@ -152,9 +166,10 @@ class Parities(CubeDomain, FunctionClass):
         return ParityFunction(a)
 
     def contains(self, f: Function) -> bool:
-        f = unwrap(f)
-        return (isinstance(f, ParityFunction) and f.a.shape == (self.n,) and f.a.dtype == np.uint8
-                and bool(np.all(f.a <= 1)))
+        """A :class:`ParityFunction` exactly (no subclass) whose ``a`` is a plain
+        ``(n,)`` uint8 array of 0s and 1s."""
+        f = exact_member(f, ParityFunction)
+        return f is not None and is_array(f.a, (self.n,), np.uint8) and bool(np.all(f.a <= 1))
 
     def random_member(self, rng: np.random.Generator) -> ParityFunction:
         return ParityFunction(rng.integers(0, 2, size=self.n, dtype=np.uint8))
@@ -166,9 +181,6 @@ class Parities(CubeDomain, FunctionClass):
         if self.n > MAX_ENUMERATED_N:
             return None
         return (ParityFunction(a) for a in _all_vectors(self.n, np.arange(1 << self.n, dtype=np.int64)))
-
-    def _is_cube(self, dist: Distribution) -> bool:
-        return isinstance(dist, UniformCube) and dist.n == self.n
 
     def exact_distance(self, f: Function, g: Function, dist: Distribution) -> float | None:
         if not self._is_cube(dist):
@@ -193,23 +205,17 @@ class Parities(CubeDomain, FunctionClass):
         """The h with <h, x> = 1 of least mass Pr[<h, p> = 1] (first in code order).
 
         g = f xor h flips x iff <h, x> = 1, and f, g differ exactly where h is 1, so the
-        cheapest flip is f xor (the lightest such h). Evaluated in blocks as a float
-        matrix product (exact: the counts are at most n).
+        cheapest flip is f xor (the lightest such h): :func:`lightest_flip` over the
+        labels of those h against the all-0 labelling. The labels are computed in
+        blocks as a float matrix product (exact: the counts are at most n).
         """
         points = as_bit_rows(points, self.n).astype(np.float32)
         codes = np.arange(1 << self.n, dtype=np.int64)
         H = _all_vectors(self.n, codes)
         H = H[(H.astype(np.int64) @ x.astype(np.int64)) % 2 == 1]
-        step = max(1, _CHUNK // len(points))
-        best_mass, best = np.inf, None
-        for start in range(0, len(H), step):
-            block = H[start:start + step]
-            ones = (block.astype(np.float32) @ points.T).astype(np.int64) & 1
-            mass = ones @ probs
-            i = int(np.argmin(mass))
-            if mass[i] < best_mass:
-                best_mass, best = mass[i], block[i]
-        return best
+        blocks = ((H[rows].astype(np.float32) @ points.T).astype(np.int64) & 1
+                  for rows in row_blocks(len(H), len(points)))
+        return H[lightest_flip(blocks, np.zeros(len(points), dtype=np.int64), probs)]
 
     def fit_member(self, X: np.ndarray, Y: np.ndarray) -> ParityFunction:
         """A parity consistent with the batch, by Gaussian elimination over GF(2).

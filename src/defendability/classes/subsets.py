@@ -12,10 +12,13 @@ from scipy.special import gammaln
 from ..errors import check
 from ..registry import register
 from ..spaces import Distribution
-from .base import Function, FunctionClass, IntegerDomain, unwrap
+from .base import Function, FunctionClass, IntegerDomain, exact_member, is_array, unwrap
 
 #: ``members()`` enumerates the class only up to this many members.
 MAX_ENUMERATED = 200_000
+
+#: Largest domain: a member keeps an N-byte label mask, so N is bounded (64 MiB a member).
+MAX_N = 1 << 26
 
 #: Voter-by-query comparisons done at once by ``closure_predict`` (bounds its memory).
 _CHUNK = 1 << 22
@@ -40,7 +43,9 @@ class SubsetFunction(Function):
 
     Representation: ``elements``, the sorted distinct members of S (int64), and ``N``.
     Points are integer scalars; a batch of shape ``(m,)`` gives ``(m,)`` uint8. Points
-    outside [0, N) get label 0: a subset of [N] contains none of them.
+    outside [0, N) get label 0: a subset of [N] contains none of them. Evaluation reads
+    ``_mask``, the ``(N,)`` uint8 indicator of S built from ``elements``: a cache, which
+    :meth:`Subsets.contains` checks against ``elements``.
     """
 
     def __init__(self, elements: np.ndarray, N: int):
@@ -85,7 +90,7 @@ class Subsets(IntegerDomain, FunctionClass):
     """
 
     def __init__(self, N: int = 64, d: int = 16):
-        check(N >= 1, f"subsets: N must be >= 1, got N={N}")
+        check(1 <= N <= MAX_N, f"subsets: N must be in [1, 2^26={MAX_N}], got N={N}")
         check(1 <= d <= N, f"subsets: d must satisfy 1 <= d <= N={N}, got d={d}")
         self.N, self.d = int(N), int(d)
 
@@ -117,12 +122,20 @@ class Subsets(IntegerDomain, FunctionClass):
         return self.member(positives)
 
     def contains(self, f: Function) -> bool:
-        f = unwrap(f)
-        if not isinstance(f, SubsetFunction) or f.N != self.N:
+        """A :class:`SubsetFunction` exactly (no subclass) over this N, with at most d
+        sorted distinct elements in [0, N), whose evaluation mask ``_mask`` is the
+        indicator of ``elements`` (a tampered cache would evaluate another set)."""
+        f = exact_member(f, SubsetFunction)
+        if f is None or type(f.N) is not int or f.N != self.N:
             return False
         e = f.elements
-        return (e.ndim == 1 and len(e) <= self.d and bool(np.all(np.diff(e) > 0))
-                and (len(e) == 0 or (e[0] >= 0 and e[-1] < self.N)))
+        if not (type(e) is np.ndarray and e.ndim == 1 and e.dtype == np.int64 and len(e) <= self.d
+                and bool(np.all(np.diff(e) > 0)) and (len(e) == 0 or (e[0] >= 0 and e[-1] < self.N))):
+            return False
+        # the mask is the indicator of e: 1 at every element and no other non-zero entry
+        mask = f._mask
+        return (is_array(mask, (self.N,), np.uint8) and bool(np.all(mask[e] == 1))
+                and int(np.count_nonzero(mask)) == len(e))
 
     def random_member(self, rng: np.random.Generator) -> SubsetFunction:
         j = np.arange(self.d + 1)
@@ -136,8 +149,11 @@ class Subsets(IntegerDomain, FunctionClass):
         return sum(math.comb(self.N, j) for j in range(self.d + 1))
 
     def members(self) -> Iterator[SubsetFunction] | None:
-        if self.size() > MAX_ENUMERATED:
-            return None
+        count = 0
+        for j in range(self.d + 1):  # stop counting as soon as the class is too large
+            count += math.comb(self.N, j)
+            if count > MAX_ENUMERATED:
+                return None
         return (SubsetFunction(np.array(c, dtype=np.int64), self.N)
                 for j in range(self.d + 1) for c in itertools.combinations(range(self.N), j))
 

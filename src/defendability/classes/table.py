@@ -10,7 +10,15 @@ import numpy as np
 from ..errors import ParameterError, check
 from ..registry import register
 from ..spaces import Distribution
-from .base import Function, FunctionClass, IntegerDomain, unwrap
+from .base import (
+    Function,
+    FunctionClass,
+    IntegerDomain,
+    exact_member,
+    is_array,
+    lightest_flip,
+    unwrap,
+)
 from .subsets import as_integer_points
 
 #: Largest domain: the VC dimension is found by brute force over subsets of [N].
@@ -25,11 +33,15 @@ class TableFunction(Function):
 
     A batch ``(m,)`` of integers gives ``(m,)`` uint8; a point outside [0, N) raises
     ``ValueError`` (a table labels its domain only; there is no natural label outside).
+    ``N`` is ``len(row)``; evaluation reads ``row`` only.
     """
 
     def __init__(self, row: np.ndarray):
         self.row = np.asarray(row, dtype=np.uint8).reshape(-1).copy()
-        self.N = len(self.row)
+
+    @property
+    def N(self) -> int:
+        return len(self.row)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = as_integer_points(x)
@@ -164,9 +176,10 @@ class Table(IntegerDomain, FunctionClass):
         return TableFunction(self.rows[match[0]])
 
     def contains(self, f: Function) -> bool:
-        f = unwrap(f)
-        return (isinstance(f, TableFunction) and f.row.shape == (self.N,)
-                and f.row.tobytes() in self._index)
+        """A :class:`TableFunction` exactly (no subclass) whose ``row`` is a plain
+        ``(N,)`` uint8 array equal to a row of the table."""
+        f = exact_member(f, TableFunction)
+        return f is not None and is_array(f.row, (self.N,), np.uint8) and f.row.tobytes() in self._index
 
     def random_member(self, rng: np.random.Generator) -> TableFunction:
         return TableFunction(self.rows[rng.integers(len(self.rows))])
@@ -178,9 +191,10 @@ class Table(IntegerDomain, FunctionClass):
         return (TableFunction(r) for r in self.rows)
 
     def cheapest_flip(self, f: Function, x: np.ndarray, dist: Distribution) -> TableFunction | None:
-        """Exact search over the rows (the base class's search, vectorised): the first
-        row of least mass of disagreement among those that flip x; ``None`` without a
-        finite support or when no row flips x."""
+        """Exact search over the rows (the base class's search on the rows already in
+        memory, :func:`lightest_flip`): the first row of least mass of disagreement
+        among those that flip x; ``None`` without a finite support or when no row
+        flips x."""
         support = dist.support()
         if support is None:
             return None
@@ -192,8 +206,7 @@ class Table(IntegerDomain, FunctionClass):
         if not flips.any():
             return None
         candidates = self.rows[flips]
-        mass = (candidates[:, points] != f(points)[None, :]) @ probs
-        return TableFunction(candidates[int(np.argmin(mass))])
+        return TableFunction(candidates[lightest_flip(candidates[:, points], f(points), probs)])
 
     def fit_member(self, X: np.ndarray, Y: np.ndarray) -> TableFunction:
         """The first row with the fewest mistakes on the batch (exact minimiser)."""

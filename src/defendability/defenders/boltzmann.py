@@ -11,7 +11,7 @@ import numpy as np
 
 from ..budget import ceil_inverse
 from ..classes.base import Function, FunctionClass
-from ..errors import check
+from ..errors import IncompatibleError, check
 from ..registry import register
 from ..spaces import Sampler
 from .base import Defender, Detector
@@ -153,9 +153,11 @@ class Boltzmann(Defender):
     Rule: pi_g(h) ∝ mu(h) exp(-lam * dhat(h, g)), dhat the disagreement rate of h and g
     on n samples of D labelled by one call of g; score(x) = pi_g{h : h(x) != g(x)},
     threshold 1/2. THEORY writes the exact distance d_D; with sample access only we use
-    dhat, and the default n = ceil(40/eps) resolves distances to eps/40, so that the
-    weight exp(-lam*dhat) of a member at distance about eps (exp(-0.6) vs 1) is
-    estimated well.
+    dhat. With the default n = ceil(40/eps), eps/40 is only the step of dhat (one
+    sample in n); its precision is the standard error sqrt(d(1-d)/n), about
+    sqrt(eps * eps/40) = eps/sqrt(40) ~ 0.16 eps at distance d = eps, so the exponent
+    lam*dhat of a member at distance about eps is 0.6 +- 0.1 (one standard error) and
+    its weight exp(-lam*dhat) is known to about 10%.
 
     Hypotheses: on a finite class (``cls.members()`` not None) every member, with the
     uniform prior over members (exact; weights by log-sum-exp). Member labels are
@@ -166,8 +168,9 @@ class Boltzmann(Defender):
     ``cls.random_member`` plus ``cover`` ERM fits (``cls.fit_member``) on bootstrap
     resamples of the g-labelled samples with 1 to 3 labels flipped at random, so that
     the cover holds hypotheses close to g that disagree with it at a few points;
-    duplicates are merged (uniform over distinct members). Classes without an ERM use
-    the random half only. After fitting, members holding less than 1e-12 of posterior
+    duplicates are merged (uniform over distinct members). Classes without an ERM
+    (``fit_member`` raises ``IncompatibleError``) use the random half only; any other
+    error of ``fit_member`` propagates. After fitting, members holding less than 1e-12 of posterior
     mass in total are dropped, so scores are exact to 1e-12.
 
     Cost per fitted function: n samples and n evaluations of g; on a finite class, |F|
@@ -209,7 +212,7 @@ class Boltzmann(Defender):
             noisy[rng.choice(n, size=min(n, int(rng.integers(1, 4))), replace=False)] ^= 1
             try:
                 cover.append(cls.fit_member(points[index], noisy))
-            except TypeError:  # no empirical-risk minimiser: random members only
+            except IncompatibleError:  # no empirical-risk minimiser: random members only
                 break
         return list(dict.fromkeys(cover))
 

@@ -8,6 +8,7 @@ about as much as a handful of numpy calls.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -50,3 +51,32 @@ class Learner(ABC):
 
     def __repr__(self) -> str:
         return self.name
+
+
+def check_batch(cls: FunctionClass, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> None:
+    """Raise ``ValueError`` unless ``X`` is ``(V, k, *point_shape)``, ``Y`` is ``(V, k)``
+    and ``queries`` is ``(Q, *point_shape)`` for ``cls``'s point shape.
+
+    Used by every learner.
+    """
+    point_shape = tuple(cls.point_shape)
+    nd = len(point_shape)
+    if X.ndim != 2 + nd or tuple(X.shape[2:]) != point_shape:
+        raise ValueError(f"X must have shape (V, k, *{point_shape}), got {X.shape}")
+    if Y.shape != X.shape[:2]:
+        raise ValueError(f"Y must have shape (V, k) = {X.shape[:2]}, got {Y.shape}")
+    if queries.ndim != 1 + nd or tuple(queries.shape[1:]) != point_shape:
+        raise ValueError(f"queries must have shape (Q, *{point_shape}), got {queries.shape}")
+
+
+def pac_sample_size(d: int, eta: float) -> int:
+    """The least k >= 0 with d/(k+1) <= eta: ceil(d/eta) - 1 (derived).
+
+    The correction loops undo a rounding error of ``d/eta`` in either direction.
+    """
+    k = max(0, math.ceil(d / eta) - 1)
+    while d / (k + 1) > eta:
+        k += 1
+    while k > 0 and d / k <= eta:
+        k -= 1
+    return k

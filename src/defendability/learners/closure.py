@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..classes.base import FunctionClass
 from ..errors import check
 from ..registry import register
-from .base import Learner
-
-
-def check_batch(cls: FunctionClass, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> None:
-    """Raise ``ValueError`` unless ``X`` is ``(V, k, *point_shape)``, ``Y`` is ``(V, k)``
-    and ``queries`` is ``(Q, *point_shape)`` for ``cls``'s point shape.
-
-    Used by every learner; it lives here, with the first of them, until
-    learners/base.py offers it.
-    """
-    point_shape = tuple(cls.point_shape)
-    nd = len(point_shape)
-    if X.ndim != 2 + nd or tuple(X.shape[2:]) != point_shape:
-        raise ValueError(f"X must have shape (V, k, *{point_shape}), got {X.shape}")
-    if Y.shape != X.shape[:2]:
-        raise ValueError(f"Y must have shape (V, k) = {X.shape[:2]}, got {Y.shape}")
-    if queries.ndim != 1 + nd or tuple(queries.shape[1:]) != point_shape:
-        raise ValueError(f"queries must have shape (Q, *{point_shape}), got {queries.shape}")
+from .base import Learner, check_batch, pac_sample_size
 
 
 @register("learners", "closure")
@@ -38,7 +19,7 @@ class Closure(Learner):
     positives force it. The work is the class's ``closure_predict`` hook, batched over
     voters: ``X`` ``(V, k, *point_shape)``, ``Y`` ``(V, k)`` uint8, ``queries``
     ``(Q, *point_shape)`` give ``(V, Q)`` uint8. Classes that are not intersection-closed
-    (no hook) raise ``TypeError``.
+    (no hook) raise ``IncompatibleError``.
 
     Guarantee (derived, as THEORY.md §2.1 and §4.3 state it): expected error after k
     i.i.d. examples e(k) <= d/(k+1), d the VC dimension. Leave-one-out on k+1 points:
@@ -68,16 +49,3 @@ class Closure(Learner):
     def sample_size(self, cls: FunctionClass, eta: float) -> int:
         check(0 < eta < 1, f"closure: eta must be in (0, 1), got {eta}")
         return pac_sample_size(cls.vc_dimension, eta)
-
-
-def pac_sample_size(d: int, eta: float) -> int:
-    """The least k >= 0 with d/(k+1) <= eta: ceil(d/eta) - 1 (derived).
-
-    The correction loops undo a rounding error of ``d/eta`` in either direction.
-    """
-    k = max(0, math.ceil(d / eta) - 1)
-    while d / (k + 1) > eta:
-        k += 1
-    while k > 0 and d / k <= eta:
-        k -= 1
-    return k

@@ -7,8 +7,7 @@ import numpy as np
 from ..classes.base import FunctionClass
 from ..errors import check
 from ..registry import register
-from .base import Learner
-from .closure import check_batch
+from .base import Learner, check_batch
 
 
 @register("learners", "erm")
@@ -20,7 +19,7 @@ class ERM(Learner):
     uint8, ``queries`` ``(Q, *point_shape)`` give ``(V, Q)`` uint8. The minimiser is the
     class's: scikit-learn for halfspaces, runs for intervals and thresholds, closure
     for subsets and conjunctions, elimination for parities, lookup for tables. A class
-    without ``fit_member`` raises ``TypeError``.
+    without ``fit_member`` raises ``IncompatibleError``.
 
     Guarantee: none of the d/(k+1) kind. The general bound for a consistent ERM is
     O((d/k) log(k/d)), and some classes have ERMs that attain it; which consistent

@@ -12,8 +12,7 @@ from scipy.sparse.csgraph import maximum_flow
 from ..classes.base import Function, FunctionClass
 from ..errors import IncompatibleError, check
 from ..registry import register
-from .base import Learner
-from .closure import check_batch, pac_sample_size
+from .base import Learner, check_batch, pac_sample_size
 
 #: Memory the orientation cache may hold, whatever its entry count allows.
 CACHE_BYTES = 64 << 20
@@ -124,16 +123,17 @@ class OneInclusion(Learner):
     ends of an edge at q (predict the label of the head). The orientation is computed
     from P alone, deterministically, and cached by P, never by which point is the
     query: that is what makes the leave-one-out mistakes on any k+1 points at most the
-    out-degree of the target's vertex, hence e(k) <= d/(k+1) (paper: Haussler,
-    Littlestone and Warmuth 1994, "Predicting {0,1}-functions on randomly drawn
-    points"). The PAC sample size m(eta) = ceil(d/eta) - 1 is (derived) from it.
+    out-degree of the target's vertex, hence e(k) <= d/(k+1) (derived, THEORY §2.1;
+    the bound is the theorem of Haussler, Littlestone and Warmuth 1994, "Predicting
+    {0,1}-functions on randomly drawn points"). The PAC sample size
+    m(eta) = ceil(d/eta) - 1 is (derived) from it.
 
     Shapes: ``X`` ``(V, k, *point_shape)``, ``Y`` ``(V, k)`` uint8, ``queries``
     ``(Q, *point_shape)``; returns ``(V, Q)`` uint8. A query already in the batch gets
     its batch label (the first occurrence's). A batch no member labels (including a
     point given both labels) predicts 0 at every other query: the version space is
     empty, so there is no vertex to predict with. Needs ``cls.members()``; a class that
-    cannot enumerate them raises ``TypeError``.
+    cannot enumerate them raises ``IncompatibleError``.
 
     Cost: every member is evaluated once per call on the distinct points of all
     batches and queries; per voter, one pass over the members' labels on its batch.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import FunctionClass
+from ..classes.parities import Parities
 from ..errors import IncompatibleError, check
 from ..registry import register
-from .base import Learner
-from .closure import check_batch, pac_sample_size
+from .base import Learner, check_batch, pac_sample_size
 
 #: A point and its label share one word of at most 64 bits: n bits, then the label bit.
 MAX_BITS = 63
@@ -77,7 +77,10 @@ class Span(Learner):
     e(k) <= n/(k+1). Leave-one-out on k+1 points: a left-out point in the span of the
     others is predicted correctly, and at most n points (part of every basis) lie
     outside the span of the rest. The sample size m(eta) = ceil(n/eta) - 1 (derived) is
-    the least k with n/(k+1) <= eta.
+    the least k with n/(k+1) <= eta. Both hold only when the class is the parities
+    (:class:`~defendability.classes.parities.Parities`): on any other class of 0/1 rows
+    the learner still predicts, but ``expected_error`` and ``sample_size`` are
+    ``None``.
 
     Every voter's batch is eliminated at once: each point and its label packed into
     one unsigned word (uint32 for n <= 31, else uint64), a Python loop over the n pivot
@@ -116,10 +119,17 @@ class Span(Learner):
         label = (reduced >> dt(n)) != 0
         return (label & in_span & consistent[:, None]).astype(np.uint8)
 
-    def expected_error(self, cls: FunctionClass, k: int) -> float:
+    def expected_error(self, cls: FunctionClass, k: int) -> float | None:
+        """n/(k+1) for the parities over GF(2)^n; ``None`` for any other class (the
+        leave-one-out argument needs every target to be a parity)."""
         check(k >= 0, f"span: k must be >= 0, got {k}")
+        if not isinstance(cls, Parities):
+            return None
         return self._bits(cls) / (k + 1)
 
-    def sample_size(self, cls: FunctionClass, eta: float) -> int:
+    def sample_size(self, cls: FunctionClass, eta: float) -> int | None:
+        """ceil(n/eta) - 1 for the parities over GF(2)^n; ``None`` for any other class."""
         check(0 < eta < 1, f"span: eta must be in (0, 1), got {eta}")
+        if not isinstance(cls, Parities):
+            return None
         return pac_sample_size(self._bits(cls), eta)
