@@ -173,8 +173,19 @@ def _check_consistent(points: np.ndarray, labels: np.ndarray, name: str) -> None
     check(not np.isin(points[labels != 1], pos).any(), f"{name}: realise got a point labelled both 0 and 1")
 
 
+class _LineDomain:
+    """Mixin for classes on the real line: scalar points, uniform on [0, 1) by default."""
+
+    @property
+    def point_shape(self) -> tuple[int, ...]:
+        return ()
+
+    def default_distribution(self) -> Distribution:
+        return UniformInterval(0.0, 1.0)
+
+
 @register("classes", "intervals")
-class Intervals(FunctionClass):
+class Intervals(_LineDomain, FunctionClass):
     """Unions of at most k closed intervals on the real line (VC dimension 2k).
 
     Points are real scalars (``point_shape == ()``, float arrays); a member is an
@@ -200,13 +211,6 @@ class Intervals(FunctionClass):
     @property
     def vc_dimension(self) -> int:
         return 2 * self.k
-
-    @property
-    def point_shape(self) -> tuple[int, ...]:
-        return ()
-
-    def default_distribution(self) -> Distribution:
-        return UniformInterval(0.0, 1.0)
 
     def shattered_set(self) -> np.ndarray:
         return (np.arange(2 * self.k) + 0.5) / (2 * self.k)
@@ -327,7 +331,7 @@ class Intervals(FunctionClass):
 
 
 @register("classes", "thresholds")
-class Thresholds(FunctionClass):
+class Thresholds(_LineDomain, FunctionClass):
     """Thresholds x -> (x >= theta) on the real line (VC dimension 1).
 
     Points are real scalars; a member is a :class:`ThresholdFunction` with theta in
@@ -344,13 +348,6 @@ class Thresholds(FunctionClass):
     @property
     def vc_dimension(self) -> int:
         return 1
-
-    @property
-    def point_shape(self) -> tuple[int, ...]:
-        return ()
-
-    def default_distribution(self) -> Distribution:
-        return UniformInterval(0.0, 1.0)
 
     def shattered_set(self) -> np.ndarray:
         return np.array([0.5])
