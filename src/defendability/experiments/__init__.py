@@ -1,0 +1,1 @@
+"""experiments: sweep configurations, the results store, runners and reports."""
