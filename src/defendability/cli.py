@@ -110,6 +110,50 @@ def list_components(kind: Optional[str] = typer.Argument(None, help="classes, at
         _out.print(table)
 
 
+
+@app.command()
+def run(
+    config: str = typer.Argument(..., help="sweep configuration, a TOML file"),
+    backend: str = typer.Option("local", "--backend", help="serial (this process) or local (a process pool)"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="processes for local (default: all cores)"),
+    new: bool = typer.Option(False, "--new", help="move an existing run of this name aside and start afresh"),
+    root: str = typer.Option("runs", "--root", help="directory that holds the runs"),
+) -> None:
+    """Run a sweep into its results store (ROOT/NAME/results.sqlite); re-running resumes it."""
+    from .experiments.config import load_config
+    from .experiments.runner import run_sweep
+
+    try:
+        summary = run_sweep(load_config(config), backend=backend, workers=workers, new=new, root=root)
+    except UserError as err:
+        _fail(str(err))
+    if summary.moved_to is not None:
+        _out.print(f"previous run moved to {summary.moved_to}", markup=False, soft_wrap=True)
+    _out.print(f"store: {summary.store_path}", markup=False, soft_wrap=True)
+    _out.print(summary.line(), markup=False, soft_wrap=True)
+
+
+@app.command()
+def runs(root: str = typer.Option("runs", "--root", help="directory that holds the runs")) -> None:
+    """List the runs under ROOT with their status, cells done and config hash."""
+    from .experiments.runner import list_runs
+
+    found = list_runs(root)
+    if not found:
+        _out.print(f"no runs under {root}", markup=False, soft_wrap=True)
+        return
+    table = Table(title=f"runs under {escape(root)}")
+    table.add_column("name", no_wrap=True)
+    table.add_column("status")
+    table.add_column("cells", justify="right")
+    table.add_column("config", no_wrap=True)
+    table.add_column("last update (UTC)", no_wrap=True)
+    for info in found:
+        last = (info.last_update or "-")[:19].replace("T", " ") if info.status != "unreadable" else "-"
+        table.add_row(escape(info.name), info.status, f"{info.cells_done}/{info.cells_total}",
+                      info.config_hash[:12] or "-", last)
+    _out.print(table)
+
 def _is_a(err: BaseException, name: str) -> bool:
     # Typer raises click's exception classes, which recent Typer versions vendor under a
     # private module: recognise them by name rather than import a private path.
