@@ -154,6 +154,28 @@ def runs(root: str = typer.Option("runs", "--root", help="directory that holds t
                       info.config_hash[:12] or "-", last)
     _out.print(table)
 
+@app.command()
+def export(
+    run_dir: str = typer.Argument(..., help="a run directory, e.g. runs/theorem-4-1"),
+    fmt: str = typer.Option("csv", "--format", help="csv, or parquet (needs pyarrow)"),
+    output: Optional[str] = typer.Option(None, "--output", help="file to write (default: next to the store)"),
+) -> None:
+    """Export a run's finished cells as one table (CSV or Parquet)."""
+    from pathlib import Path
+
+    from .experiments.store import STORE_FILE, ResultsStore
+
+    store_path = Path(run_dir) / STORE_FILE
+    if not store_path.is_file():
+        _fail(f"{run_dir}: no results store ({STORE_FILE}) there; run a sweep first with 'defendability run'")
+    try:
+        with ResultsStore(store_path, readonly=True) as store:
+            path = store.export(fmt, output)
+    except UserError as err:
+        _fail(str(err))
+    _out.print(str(path), markup=False, soft_wrap=True)
+
+
 def _is_a(err: BaseException, name: str) -> bool:
     # Typer raises click's exception classes, which recent Typer versions vendor under a
     # private module: recognise them by name rather than import a private path.
