@@ -176,6 +176,19 @@ def export(
     _out.print(str(path), markup=False, soft_wrap=True)
 
 
+@app.command()
+def report(run_dir: str = typer.Argument(..., help="a run directory, e.g. runs/theorem-4-1")) -> None:
+    """Write RUN_DIR/report.md, report.html and figures/*.png from the run's results store."""
+    from .experiments.report import write_report
+
+    try:
+        paths = write_report(run_dir)
+    except UserError as err:
+        _fail(str(err))
+    _out.print(str(paths.markdown), markup=False, soft_wrap=True)
+    _out.print(str(paths.html), markup=False, soft_wrap=True)
+
+
 def _is_a(err: BaseException, name: str) -> bool:
     # Typer raises click's exception classes, which recent Typer versions vendor under a
     # private module: recognise them by name rather than import a private path.
