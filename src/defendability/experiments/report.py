@@ -110,12 +110,14 @@ class LogSummary:
     first: str | None
     last: str | None
     backends: tuple[str, ...]
+    machines: tuple[str, ...] = ()
 
 
 _LOG_LINE = re.compile(r"^(\S+) (start|end|stopped|cell) ")
 _END_SECONDS = re.compile(r" in ([0-9.]+) s;")
 _STOPPED_SECONDS = re.compile(r"stopped after ([0-9.]+) s")
 _BACKEND = re.compile(r"backend (\S+) (x\d+)")
+_MACHINE = re.compile(r"; machine (.+)$")
 
 
 def read_log(path: Path) -> LogSummary | None:
@@ -126,6 +128,7 @@ def read_log(path: Path) -> LogSummary | None:
     seconds = 0.0
     first = last = None
     backends: dict[str, None] = {}
+    machines: dict[str, None] = {}
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         m = _LOG_LINE.match(line)
         if m is None:
@@ -138,12 +141,15 @@ def read_log(path: Path) -> LogSummary | None:
             b = _BACKEND.search(line)
             if b:
                 backends[f"{b.group(1)} {b.group(2)}"] = None
+            mach = _MACHINE.search(line)
+            if mach:
+                machines[mach.group(1)] = None
         elif event in ("end", "stopped"):
             s = (_END_SECONDS if event == "end" else _STOPPED_SECONDS).search(line)
             if s:
                 ended += 1
                 seconds += float(s.group(1))
-    return LogSummary(sessions, ended, seconds, first, last, tuple(backends))
+    return LogSummary(sessions, ended, seconds, first, last, tuple(backends), tuple(machines))
 
 
 def _load(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -244,6 +250,7 @@ def _metadata(run_dir: Path, meta: dict[str, Any], rows: Sequence[dict[str, Any]
             ("duration (run.log)", f"{_seconds(log.seconds)} over {log.ended} completed session(s)"
              + (f"; {unended} session(s) without an end line (killed)" if unended > 0 else "")),
             ("backend", ", ".join(log.backends) or "-"),
+            ("machine (run.log)", "; ".join(log.machines) or "not recorded"),
         ]
     fields += [
         ("play time (sum over cells)", _seconds(play)),

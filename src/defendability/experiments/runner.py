@@ -23,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
+import platform
 import sqlite3
 import sys
 import threading
@@ -392,7 +393,8 @@ def _run_locked(config: SweepLike, directory: Path, backend: str, pool_size: int
         rounds_todo = sum(b - a for _, a, b in units)
         log(f"start {config.name}: config {config.config_hash}, package {package_version()}, backend {backend} "
             f"x{workers}; {len(cells)} cells ({len(finished)} finished before), {len(units)} chunks "
-            f"({rounds_todo} rounds) to play")
+            f"({rounds_todo} rounds) to play; machine {platform.platform()}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}")
         bar = _Progress(sys.stdout.isatty() if progress is None else progress,
                         (len(finished), len(cells)), (rounds_total - rounds_todo, rounds_total))
         cells_finished = chunks = rounds = 0
