@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench install clean
+.PHONY: demo quick-demo test bench install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The main job: the Theorem 4.1 sweep (about 100 s on 2 cores; resumes if interrupted)
+# and its report. The last lines printed are the paths of report.md and report.html.
 demo: $(STAMP)
+	$(PY) -m defendability.cli run examples/theorem-4-1.toml
+	$(PY) -m defendability.cli report runs/theorem-4-1
+
+# A few cells of the same sweep through `defendability play`, as a table (about 10 s).
+quick-demo: $(STAMP)
 	$(PY) examples/demo.py
 
 test: $(STAMP)
@@ -24,6 +31,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_game.py
+	$(PY) benchmarks/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info .pytest_cache
