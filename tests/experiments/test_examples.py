@@ -1,0 +1,30 @@
+"""Every example sweep runs end to end at reduced rounds and produces its report."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from defendability.experiments import load_config, parse_config, run_sweep, write_report
+from defendability.experiments.store import STORE_FILE, ResultsStore
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_runs_and_reports(path, tmp_path):
+    full = load_config(path)
+    text = re.sub(r"(?m)^rounds\s*=\s*\d+", "rounds = 12", full.source_text, count=1)
+    config = parse_config(text, path.name)
+    assert config.rounds == 12 and len(config.cells()) == len(full.cells())
+    summary = run_sweep(config, backend="serial", workers=1, root=tmp_path, progress=False)
+    assert summary.complete
+    run_dir = tmp_path / config.name
+    paths = write_report(run_dir)
+    assert paths.html.is_file() and paths.markdown.is_file() and paths.figures
+    with ResultsStore(run_dir / STORE_FILE, readonly=True) as store:
+        cells = store.cells()
+    assert len(cells) == len(full.cells())
+    assert all(c["rounds"] == 12 for c in cells)
