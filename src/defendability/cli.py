@@ -114,17 +114,22 @@ def list_components(kind: Optional[str] = typer.Argument(None, help="classes, at
 @app.command()
 def run(
     config: str = typer.Argument(..., help="sweep configuration, a TOML file"),
-    backend: str = typer.Option("local", "--backend", help="serial (this process) or local (a process pool)"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="processes for local (default: all cores)"),
+    backend: str = typer.Option("local", "--backend",
+                                help="serial (this process), local (a process pool) or ray (Ray tasks)"),
+    workers: Optional[int] = typer.Option(None, "--workers",
+                                          help="processes for local, tasks at once for ray (default: all cores)"),
     new: bool = typer.Option(False, "--new", help="move an existing run of this name aside and start afresh"),
     root: str = typer.Option("runs", "--root", help="directory that holds the runs"),
+    address: Optional[str] = typer.Option(
+        None, "--address", help="ray: 'auto' or host:port of a running cluster (default: start one on 127.0.0.1)"),
 ) -> None:
     """Run a sweep into its results store (ROOT/NAME/results.sqlite); re-running resumes it."""
     from .experiments.config import load_config
     from .experiments.runner import run_sweep
 
     try:
-        summary = run_sweep(load_config(config), backend=backend, workers=workers, new=new, root=root)
+        summary = run_sweep(load_config(config), backend=backend, workers=workers, new=new, root=root,
+                            address=address)
     except UserError as err:
         _fail(str(err))
     if summary.moved_to is not None:

@@ -209,8 +209,8 @@ def test_a_run_in_progress_is_not_run_twice(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs,fragment", [
-    ({"backend": "ray"}, "backend 'ray' is not yet available; use one of serial, local"),
-    ({"backend": "dask"}, "unknown backend 'dask'; valid: serial, local"),
+    ({"backend": "dask"}, "unknown backend 'dask'; valid: serial, local, ray"),
+    ({"backend": "local", "address": "auto"}, "address 'auto' is for the ray backend; pass --backend ray"),
     ({"backend": "local", "workers": 0}, "workers must be an integer >= 1, got 0"),
     ({"backend": "serial", "workers": 2}, "needs --backend local"),
 ])
@@ -265,7 +265,7 @@ def test_cli_run_and_runs(tmp_path):
 
 
 @pytest.mark.parametrize("args,fragment", [
-    (("--backend", "ray"), "error: backend 'ray' is not yet available; use one of serial, local"),
+    (("--backend", "dask"), "error: unknown backend 'dask'; valid: serial, local, ray"),
     (("--workers", "0"), "error: workers must be an integer >= 1, got 0"),
 ])
 def test_cli_run_errors_are_one_line(tmp_path, args, fragment):

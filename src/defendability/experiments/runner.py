@@ -13,9 +13,11 @@ cell's row (one transaction that also deletes its chunks). Hence the results are
 identical bit for bit across backends and worker counts, and a re-run skips finished
 cells and chunks: a killed run loses at most the units in flight.
 
-Backends: ``serial`` (in this process) and ``local`` (a process pool, ``spawn`` start
-method, ``workers`` defaulting to ``os.cpu_count()``). Workers only play rounds; they
-never open the store, and each exits when the main process dies.
+Backends: ``serial`` (in this process), ``local`` (a process pool, ``spawn`` start
+method, ``workers`` defaulting to ``os.cpu_count()``) and ``ray`` (Ray tasks, on a Ray
+instance started here on 127.0.0.1 or on an existing cluster at ``address``; Ray is an
+optional extra, imported only by this backend). Workers only play rounds; they never
+open the store, and each exits when the main process dies (Ray: when its instance stops).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import sqlite3
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -40,11 +43,14 @@ from ..game import Game
 from .cell import Cell
 from .store import STORE_FILE, ResultsStore, StoreError, cell_row, iter_stores, package_version, rounds_to_json
 
-#: Backends that run now.
-BACKENDS = ("serial", "local")
+#: The backends of :func:`run_sweep`.
+BACKENDS = ("serial", "local", "ray")
 
-#: Backends the command line knows but that are not built yet.
-PLANNED_BACKENDS = ("ray",)
+#: What to install for the ``ray`` backend.
+RAY_INSTALL = "pip install 'defendability[ray]'"
+
+#: Host names that mean this machine only.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 LOG_FILE = "run.log"
 LOCK_FILE = "run.lock"
@@ -52,7 +58,8 @@ LOCK_FILE = "run.lock"
 
 class RunError(UserError):
     """A sweep that cannot be run as asked (a changed config under the same name, a run
-    already in progress, an unknown backend, a bad worker count)."""
+    already in progress, an unknown backend, a bad worker count or Ray address, Ray
+    missing or unreachable)."""
 
 
 class SweepLike(Protocol):
@@ -199,6 +206,149 @@ def _run_local(units: list[Unit], workers: int) -> Iterator[ChunkResult]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _import_ray() -> Any:
+    """The ``ray`` module, or :class:`RunError` naming the extra to install."""
+    try:
+        import ray
+    except ImportError:
+        raise RunError(f"the ray backend needs Ray, which is not installed: {RAY_INSTALL}") from None
+    return ray
+
+
+def _is_loopback(host: str) -> bool:
+    return host.strip("[]") in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _address_host(address: str) -> str:
+    """The host of ``host:port`` (``[v6]:port`` too); ``""`` for anything else."""
+    if address.startswith("["):
+        return address[1:address.find("]")] if "]" in address else ""
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else ""
+
+
+@contextmanager
+def _ray_keeps_loopback(ray: Any, address: str | None) -> Iterator[None]:
+    """While ``ray.init`` runs: keep a loopback node address as it is.
+
+    On Linux, Ray (2.9 to 2.60 at least) replaces a node or cluster address of
+    127.0.0.1 by the machine's outward IP, so a local instance listens on every
+    interface and a cluster started with ``--node-ip-address=127.0.0.1`` cannot be
+    reached at 127.0.0.1. Ray does not do this when ``ray_constants.ENABLE_RAY_CLUSTER``
+    is false (its single-machine mode, on by default on macOS and Windows), which is then
+    set for the duration of the call. ``address``: ``None`` (start a local instance,
+    always loopback), ``"auto"`` (the cluster Ray would find: loopback if its address is)
+    or ``host:port``. A Ray without that constant is left alone (the caller checks the
+    node address of a local instance afterwards).
+    """
+    if address == "auto":
+        try:
+            from ray._private.services import get_ray_address_from_environment
+            address = get_ray_address_from_environment("auto", None)
+        except Exception:  # no cluster found, or another Ray: ray.init reports it
+            address = "auto"
+    loopback = address is None or _is_loopback(_address_host(address or ""))
+    try:
+        from ray._private import ray_constants
+    except ImportError:
+        ray_constants = None
+    if not loopback or ray_constants is None or not hasattr(ray_constants, "ENABLE_RAY_CLUSTER"):
+        yield
+        return
+    saved = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved
+
+
+class _RaySession:
+    """A connection to Ray for one run: a local instance started on 127.0.0.1 (address
+    ``None``; stopped by :meth:`close`) or an existing cluster (``"auto"`` or
+    ``host:port``; left running). A process already connected to Ray keeps its
+    connection (and :meth:`close` leaves it open)."""
+
+    def __init__(self, address: str | None, workers: int | None):
+        import logging
+
+        self.ray = ray = _import_ray()
+        self.started = False
+        if ray.is_initialized():
+            self._check_workers(workers)
+            return
+        where = "a local Ray instance on 127.0.0.1" if address is None else f"the Ray cluster at {address}"
+        options: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        if address is None:
+            # 127.0.0.1 only: Ray's processes listen on the node address (the dashboard,
+            # which would listen on its own, is off).
+            options.update(address="local", num_cpus=workers, _node_ip_address="127.0.0.1")
+        else:
+            options.update(address=address)
+        try:
+            with _ray_keeps_loopback(ray, address):
+                ray.init(**options)
+        except Exception as err:
+            if ray.is_initialized():
+                ray.shutdown()
+            detail = " ".join(str(err).split()) or type(err).__name__
+            raise RunError(f"cannot start or reach {where}: {detail[:300]}") from None
+        self.started = address is None
+        if address is None:
+            node = ray.util.get_node_ip_address()
+            if not _is_loopback(node):
+                self.close()
+                raise RunError(f"this Ray ({ray.__version__}) started its local instance on {node}, not 127.0.0.1; "
+                               f"start a cluster with 'ray start --head' and pass --address")
+        self._check_workers(workers)
+
+    def _check_workers(self, workers: int | None) -> None:
+        cpus = int(self.ray.cluster_resources().get("CPU", 0))
+        if cpus < 1:
+            self.close()
+            raise RunError("the Ray cluster has no CPUs to run tasks on")
+        #: Tasks kept running at once: ``workers``, else the cluster's CPUs.
+        self.workers = workers if workers is not None else cpus
+
+    def run(self, units: list[Unit], workers: int) -> Iterator[ChunkResult]:
+        """Play ``units`` as Ray tasks, at most ``4 * workers`` submitted at a time,
+        yielding each result as it finishes (in any order)."""
+        ray = self.ray
+        play = ray.remote(num_cpus=1)(play_chunk)
+        lost = tuple(getattr(ray.exceptions, n) for n in (
+            "WorkerCrashedError", "NodeDiedError", "LocalRayletDiedError", "ObjectLostError", "OwnerDiedError",
+            "RaySystemError") if hasattr(ray.exceptions, n))
+        pending: list[Any] = []
+        queue = iter(units)
+        try:
+            for cell, start, stop in queue:
+                pending.append(play.remote(cell, start, stop))
+                if len(pending) >= 4 * workers:
+                    break
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    try:
+                        yield ray.get(ref)
+                    except lost as err:
+                        raise RunError(f"a Ray task was lost ({type(err).__name__}); finished chunks are stored: "
+                                       f"run again to resume") from None
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        pending.append(play.remote(*nxt))
+        finally:
+            for ref in pending:  # an error or a close: drop the units not yet stored
+                try:
+                    ray.cancel(ref)
+                except Exception:
+                    pass
+
+    def close(self) -> None:
+        """Stop the local instance if this session started it."""
+        if self.started:
+            self.ray.shutdown()
+            self.started = False
+
+
 # -- run directory -----------------------------------------------------------------------
 
 class _RunLock:
@@ -310,9 +460,8 @@ class _Progress:
 
 # -- the runner --------------------------------------------------------------------------
 
-def _check_options(backend: str, workers: int | None) -> int:
-    if backend in PLANNED_BACKENDS:
-        raise RunError(f"backend {backend!r} is not yet available; use one of {', '.join(BACKENDS)}")
+def _check_options(backend: str, workers: int | None, address: str | None = None) -> int | None:
+    """The worker count to use (``None``: the Ray cluster's CPUs), or :class:`RunError`."""
     if backend not in BACKENDS:
         raise RunError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
@@ -321,6 +470,14 @@ def _check_options(backend: str, workers: int | None) -> int:
         if workers not in (None, 1):
             raise RunError(f"the serial backend runs in one process; workers={workers} needs --backend local")
         return 1
+    if address is not None and backend != "ray":
+        raise RunError(f"address {address!r} is for the ray backend; pass --backend ray")
+    if backend == "ray":
+        if address is not None and (not isinstance(address, str) or not (
+                address == "auto" or address.startswith("ray://") or _address_host(address))):
+            raise RunError(f"Ray address {address!r} is not 'auto' or host:port (e.g. 127.0.0.1:6379)")
+        _import_ray()
+        return workers
     return workers if workers is not None else (os.cpu_count() or 1)
 
 
@@ -331,7 +488,7 @@ def _check_name(name: str) -> None:
 
 def run_sweep(config: SweepLike, *, backend: str = "local", workers: int | None = None, new: bool = False,
               root: str | Path = "runs", progress: bool | None = None,
-              on_chunk: Callable[[ChunkResult], None] | None = None) -> RunSummary:
+              on_chunk: Callable[[ChunkResult], None] | None = None, address: str | None = None) -> RunSummary:
     """Run (or resume) a sweep into ``<root>/<config.name>/results.sqlite``.
 
     A store made by a different ``config_hash`` is refused unless ``new``, which first
@@ -339,8 +496,13 @@ def run_sweep(config: SweepLike, *, backend: str = "local", workers: int | None 
     show a progress bar (``None``: when stdout is a TTY). ``on_chunk`` is called in the
     main process after each unit is stored. Raises :class:`RunError` for a bad backend
     or worker count, a changed config or a run in progress.
+
+    ``backend="ray"``: ``address=None`` starts a local Ray instance on 127.0.0.1 only
+    (``workers`` CPUs, default all) and stops it at the end; ``"auto"`` or ``host:port``
+    connects to a running cluster (``workers``: tasks at once, default the cluster's CPUs).
+    Ray is imported only here (:class:`RunError` naming the extra when it is missing).
     """
-    pool_size = _check_options(backend, workers)
+    pool_size = _check_options(backend, workers, address)
     _check_name(config.name)
     chunk_rounds = config.chunk_rounds
     if isinstance(chunk_rounds, bool) or not isinstance(chunk_rounds, int) or chunk_rounds < 1:
@@ -357,13 +519,14 @@ def run_sweep(config: SweepLike, *, backend: str = "local", workers: int | None 
     directory.mkdir(parents=True, exist_ok=True)
     lock = _RunLock(directory).acquire(config.name)
     try:
-        return _run_locked(config, directory, backend, pool_size, progress, on_chunk, moved_to, t0)
+        return _run_locked(config, directory, backend, pool_size, progress, on_chunk, moved_to, t0, address)
     finally:
         lock.release()
 
 
-def _run_locked(config: SweepLike, directory: Path, backend: str, pool_size: int, progress: bool | None,
-                on_chunk: Callable[[ChunkResult], None] | None, moved_to: Path | None, t0: float) -> RunSummary:
+def _run_locked(config: SweepLike, directory: Path, backend: str, pool_size: int | None, progress: bool | None,
+                on_chunk: Callable[[ChunkResult], None] | None, moved_to: Path | None, t0: float,
+                address: str | None = None) -> RunSummary:
     cells: dict[str, Cell] = {}
     for cell in config.cells():
         cells.setdefault(cell.cell_id, cell)  # a cell listed twice is played once
@@ -386,7 +549,10 @@ def _run_locked(config: SweepLike, directory: Path, backend: str, pool_size: int
             plan = plan_units(cell.rounds, stored.get(cid, []), config.chunk_rounds)
             remaining[cid] = len(plan)
             units.extend((cell, a, b) for a, b in plan)
-        workers = 1 if backend == "serial" else max(1, min(pool_size, len(units)))
+        ray_session = _RaySession(address, pool_size) if backend == "ray" and units else None
+        if ray_session is not None:
+            pool_size = ray_session.workers
+        workers = 1 if backend == "serial" else max(1, min(pool_size or 1, len(units)))
 
         log = _RunLog(directory / LOG_FILE)
         rounds_total = sum(c.rounds for c in cells.values())
@@ -413,7 +579,9 @@ def _run_locked(config: SweepLike, directory: Path, backend: str, pool_size: int
                 f"eps {cell.eps:g}, {cell.rounds} rounds: alpha {result.alpha:.4f}, beta {result.beta:.4f}, "
                 f"win rate {result.win_rate:.4f} ({seconds:.2f} s of play)")
 
-        results = _run_serial(units, games) if backend == "serial" else _run_local(units, workers)
+        results = (_run_serial(units, games) if backend == "serial" else
+                   ray_session.run(units, workers) if ray_session is not None else
+                   _run_serial([], games) if backend == "ray" else _run_local(units, workers))
         try:
             for cid in [cid for cid, n in remaining.items() if n == 0]:  # every chunk stored before a kill
                 close(cid)
@@ -435,6 +603,8 @@ def _run_locked(config: SweepLike, directory: Path, backend: str, pool_size: int
             raise
         finally:
             results.close()  # on an error: cancel queued units, wait for those running, stop the pool
+            if ray_session is not None:
+                ray_session.close()
             bar.close()
             log.close()
     return RunSummary(config.name, directory, store_path, config.config_hash, backend, workers, len(cells),
