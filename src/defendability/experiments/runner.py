@@ -339,7 +339,7 @@ class _RaySession:
             for ref in pending:  # an error or a close: drop the units not yet stored
                 try:
                     ray.cancel(ref)
-                except Exception:
+                except Exception:  # noqa: BLE001 - a task that already ended cannot be cancelled: nothing to undo
                     pass
 
     def close(self) -> None:
