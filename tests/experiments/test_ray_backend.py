@@ -9,10 +9,12 @@ import importlib.util
 import ipaddress
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -182,8 +184,12 @@ def ray_cluster(tmp_path):
     token.write_text(secrets.token_hex(32))
     # RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0: Ray's single-machine mode, in which it keeps
     # --node-ip-address=127.0.0.1 instead of replacing it by the outward IP.
+    # RAY_TMPDIR: a private temp folder (short: Ray's socket paths must stay under 108
+    # bytes), so the address file `ray start` writes (read by --address auto) is this
+    # cluster's only, and a cluster of the user's, or a stale file, is never picked up.
+    ray_tmp = tempfile.mkdtemp(prefix="dray")
     env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token),
-               RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
+               RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_TMPDIR=ray_tmp)
     env.pop("RAY_ADDRESS", None)
     ray_cli = Path(sys.executable).with_name("ray")
     out = tmp_path / "ray-start.log"
@@ -209,6 +215,7 @@ def ray_cluster(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
         except ProcessLookupError:
             pass
+        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 @needs_ray
@@ -229,3 +236,41 @@ def test_existing_cluster_on_loopback_matches_serial(tmp_path, ray_cluster):
     assert "backend ray x2" in out.stdout  # the cluster's 2 CPUs
     assert rows(tmp_path / "ray" / "tiny") == rows(tmp_path / "serial" / "tiny")
     assert proc.poll() is None  # a cluster the run did not start keeps running
+
+
+@needs_ray
+@needs_linux
+def test_address_auto_finds_the_started_cluster(tmp_path, ray_cluster):
+    """``--address auto``, the issue's command: the cluster `ray start` recorded."""
+    address, env, proc = ray_cluster
+    config_path = write_config(tmp_path)
+    run_sweep(load_config(config_path), backend="serial", root=tmp_path / "serial", progress=False)
+    out = subprocess.run([sys.executable, "-m", "defendability.cli", "run", str(config_path), "--backend", "ray",
+                          "--address", "auto", "--root", str(tmp_path / "ray")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f"the Ray cluster at {address}" in (tmp_path / "ray" / "tiny" / "run.log").read_text()
+    assert rows(tmp_path / "ray" / "tiny") == rows(tmp_path / "serial" / "tiny")
+    assert proc.poll() is None
+
+
+@needs_ray
+def test_an_address_nothing_listens_on_is_refused_at_once(tmp_path):
+    """A stopped cluster (or a typo) is one line in seconds, not Ray's minutes of retries;
+    ``auto`` with no cluster recorded names what to do."""
+    config_path = write_config(tmp_path)
+    port = free_port()  # closed again: nothing listens there
+    started = time.monotonic()
+    with pytest.raises(UserError, match=f"no Ray cluster answers at 127.0.0.1:{port}"):
+        run_sweep(load_config(config_path), backend="ray", address=f"127.0.0.1:{port}", root=tmp_path,
+                  progress=False)
+    assert time.monotonic() - started < 10
+    ray_tmp = tmp_path / "no-ray"
+    ray_tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    out = subprocess.run([sys.executable, "-m", "defendability.cli", "run", str(config_path), "--backend", "ray",
+                          "--address", "auto", "--root", str(tmp_path / "auto")],
+                         capture_output=True, text=True, env=dict(env, RAY_TMPDIR=str(ray_tmp)), timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "found no running Ray cluster" in out.stderr or \
+        "no Ray cluster answers" in out.stderr, out.stderr

@@ -26,6 +26,7 @@ import fcntl
 import functools
 import os
 import platform
+import socket
 import sqlite3
 import sys
 import threading
@@ -226,6 +227,35 @@ def _address_host(address: str) -> str:
     return address.rsplit(":", 1)[0] if address.count(":") == 1 else ""
 
 
+def _resolve_address(address: str) -> str:
+    """``"auto"`` as the ``host:port`` of the cluster Ray would connect to (``RAY_ADDRESS``,
+    else the address file of the last ``ray start``, else a running GCS process); any
+    other address as it is."""
+    if address != "auto":
+        return address
+    try:
+        from ray._private.services import get_ray_address_from_environment
+        return get_ray_address_from_environment("auto", None) or "auto"
+    except ConnectionError:
+        raise RunError("--address auto found no running Ray cluster on this machine; start one with "
+                       "'ray start --head' or pass its host:port") from None
+    except Exception:  # another Ray's internals: ray.init reports what is wrong
+        return address
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a ``host:port`` nothing listens on, which Ray would otherwise wait on for
+    minutes (a stopped cluster whose address file ``ray start`` left behind, a typo)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return  # Ray's own forms (ray://, ...): ray.init checks them
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise RunError(f"no Ray cluster answers at {address} ({err.strerror or err}); is it running? "
+                       "(start one with 'ray start --head')") from None
+
+
 @contextmanager
 def _ray_keeps_loopback(ray: Any, address: str | None) -> Iterator[None]:
     """While ``ray.init`` runs: keep a loopback node address as it is.
@@ -236,16 +266,10 @@ def _ray_keeps_loopback(ray: Any, address: str | None) -> Iterator[None]:
     reached at 127.0.0.1. Ray does not do this when ``ray_constants.ENABLE_RAY_CLUSTER``
     is false (its single-machine mode, on by default on macOS and Windows), which is then
     set for the duration of the call. ``address``: ``None`` (start a local instance,
-    always loopback), ``"auto"`` (the cluster Ray would find: loopback if its address is)
-    or ``host:port``. A Ray without that constant is left alone (the caller checks the
-    node address of a local instance afterwards).
+    always loopback) or ``host:port`` (``"auto"`` resolved by :func:`_resolve_address`).
+    A Ray without that constant is left alone (the caller checks the node address of a
+    local instance afterwards).
     """
-    if address == "auto":
-        try:
-            from ray._private.services import get_ray_address_from_environment
-            address = get_ray_address_from_environment("auto", None)
-        except Exception:  # no cluster found, or another Ray: ray.init reports it
-            address = "auto"
     loopback = address is None or _is_loopback(_address_host(address or ""))
     try:
         from ray._private import ray_constants
@@ -274,6 +298,7 @@ class _RaySession:
         self.ray = ray = _import_ray()
         self.started = False
         if ray.is_initialized():
+            self.where = "the Ray this process is connected to"
             self._check_workers(workers)
             return
         where = "a local Ray instance on 127.0.0.1" if address is None else f"the Ray cluster at {address}"
@@ -283,6 +308,8 @@ class _RaySession:
             # which would listen on its own, is off).
             options.update(address="local", num_cpus=workers, _node_ip_address="127.0.0.1")
         else:
+            address = _resolve_address(address)
+            _check_reachable(address)
             options.update(address=address)
         try:
             with _ray_keeps_loopback(ray, address):
@@ -293,6 +320,8 @@ class _RaySession:
             detail = " ".join(str(err).split()) or type(err).__name__
             raise RunError(f"cannot start or reach {where}: {detail[:300]}") from None
         self.started = address is None
+        #: Where the tasks run, for the run log.
+        self.where = where if address is None else f"the Ray cluster at {address}"
         if address is None:
             node = ray.util.get_node_ip_address()
             if not _is_loopback(node):
@@ -558,7 +587,7 @@ def _run_locked(config: SweepLike, directory: Path, backend: str, pool_size: int
         rounds_total = sum(c.rounds for c in cells.values())
         rounds_todo = sum(b - a for _, a, b in units)
         log(f"start {config.name}: config {config.config_hash}, package {package_version()}, backend {backend} "
-            f"x{workers}; {len(cells)} cells ({len(finished)} finished before), {len(units)} chunks "
+            f"x{workers}{' on ' + ray_session.where if ray_session else ''}; {len(cells)} cells ({len(finished)} finished before), {len(units)} chunks "
             f"({rounds_todo} rounds) to play; machine {platform.platform()}, {os.cpu_count()} CPUs, "
             f"Python {platform.python_version()}")
         bar = _Progress(sys.stdout.isatty() if progress is None else progress,
