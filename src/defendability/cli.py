@@ -49,13 +49,15 @@ def play(
     rounds: int = typer.Option(1000, "--rounds", help="rounds to play"),
     seed: int = typer.Option(0, "--seed", help="seed of the whole match"),
     invalid_policy: str = typer.Option("defender_wins", "--invalid-policy", help="defender_wins or void"),
+    trace: bool = typer.Option(False, "--trace", help="trace access: defenders may see the attacker's trace "
+                               "(random tape, trigger); key-holder needs it"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
 ) -> None:
     """Play the backdoor defense game and report alpha, beta and the win rate."""
     from .game import Game
 
     try:
-        game = Game(cls, attacker, defender, _parse_eps(eps), invalid_policy=invalid_policy)
+        game = Game(cls, attacker, defender, _parse_eps(eps), invalid_policy=invalid_policy, trace=trace)
         result = game.play(rounds=rounds, seed=seed)
     except UserError as err:
         _fail(str(err))
@@ -83,7 +85,7 @@ def play(
     reasons = ", ".join(f"{k} {v}" for k, v in result.invalid_reasons.items()) or "none"
     c = result.cost
     _out.print(f"{result.rounds} rounds: {result.valid_rounds} valid, {result.invalid_rounds} invalid ({reasons}), "
-               f"policy {result.invalid_policy}; VC dimension {result.vc_dimension}; seed {result.seed}; "
+               f"policy {result.invalid_policy}{'; trace access' if result.trace else ''}; VC dimension {result.vc_dimension}; seed {result.seed}; "
                f"{result.seconds:.2f} s", markup=False, soft_wrap=True)
     _out.print(f"per decision: {c['samples_per_decision']:.0f} samples, {c['evaluations_per_decision']:.0f} "
                f"evaluations of g, {c['seconds_per_1000_decisions']:.3f} s per 1000 decisions",

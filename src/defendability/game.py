@@ -21,6 +21,10 @@ The referee samples D itself: a distribution the attacker returns is used as it 
 when it is one of the library's own types; any other is replaced by the finite
 distribution its ``support()`` describes, and one without a finite support makes the
 round void (``bad_distribution``), so that no attacker code chooses the trigger.
+
+With ``trace=True`` (trace access, THEORY.md §5.3; off by default) the referee also hands
+defenders that ask for it (``Defender.uses_trace``) the attacker's :class:`Trace`: its
+code, its random tape and, on the backdoor side, the trigger it was shown.
 """
 
 from __future__ import annotations
@@ -39,10 +43,11 @@ from .attackers.base import Attacker
 from .budget import exact_distance, within_budget
 from .classes.base import Counted, Function, FunctionClass
 from .defenders.base import Defender
-from .errors import ParameterError, check
+from .errors import IncompatibleError, ParameterError, check
 from .registry import build
 from .spaces import (Distribution, Empirical, FiniteDistribution, Gaussian, Sampler, UniformCube, UniformDiscrete,
                      UniformInterval)
+from .trace import ATTACKER_STREAM, Trace
 
 INVALID_POLICIES = ("defender_wins", "void")
 
@@ -60,6 +65,7 @@ MIN_EPS = 1e-12
 # seed: what one player draws never shifts another's numbers. (Three rather than one
 # per draw: making a generator costs about 17 us, a sizeable part of a fast round.)
 _STREAMS = ("attacker", "referee", "defender")
+assert _STREAMS[ATTACKER_STREAM] == "attacker"  # a Trace's tape is the attacker's stream
 
 
 @dataclass(frozen=True)
@@ -141,11 +147,13 @@ class Game:
 
     Components may be objects or SPEC strings (``"subsets:N=64,d=16"``).
     ``distance_samples`` fixes the sample size of estimated distances (default
-    :func:`default_distance_samples`).
+    :func:`default_distance_samples`). ``trace``: trace access, the defender may receive
+    the attacker's :class:`Trace` (a defender with ``uses_trace`` requires it).
     """
 
     def __init__(self, cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str,
-                 eps: float, *, invalid_policy: str = "defender_wins", distance_samples: int | None = None):
+                 eps: float, *, invalid_policy: str = "defender_wins", distance_samples: int | None = None,
+                 trace: bool = False):
         check(isinstance(eps, numbers.Real) and not isinstance(eps, bool) and 0.0 < eps < 1.0,
               f"eps must be in (0, 1), got {eps}")
         check(eps >= MIN_EPS, f"eps must be >= {MIN_EPS:g} (float resolution), got {eps}")
@@ -153,6 +161,7 @@ class Game:
               f"invalid_policy must be one of {', '.join(INVALID_POLICIES)}, got {invalid_policy!r}")
         check(distance_samples is None or distance_samples >= 100,
               f"distance_samples must be >= 100, got {distance_samples}")
+        check(isinstance(trace, bool), f"trace must be true or false, got {trace!r}")
         self.cls: FunctionClass = build("classes", cls)
         self.defender: Defender = build("defenders", defender)
         attacker = build("attackers", attacker)
@@ -162,17 +171,22 @@ class Game:
                 article = "an" if base.__name__[0] in "AEIOU" else "a"
                 raise ParameterError(f"{kind} must be {article} {base.__name__} or a SPEC string, "
                                      f"got {type(obj).__name__}")
+        if getattr(self.defender, "uses_trace", False) and not trace:
+            raise IncompatibleError(f"defender {self.defender!r} needs the attacker's trace: turn on trace access "
+                                    "(--trace, or trace = true in a config)")
         self.attacker: Attacker = attacker.against(self.defender)
         self.eps = float(eps)
         self.invalid_policy = invalid_policy
         self.distance_samples = distance_samples
+        self.trace = trace
 
     # -- one round -------------------------------------------------------------------
-    def _decide(self, g: Function, dist: Distribution, x: np.ndarray,
-                rng: np.random.Generator) -> tuple[bool, float, int, int, float, float]:
+    def _decide(self, g: Function, dist: Distribution, x: np.ndarray, rng: np.random.Generator,
+                trace: Trace | None) -> tuple[bool, float, int, int, float, float]:
         counted, sampler = Counted(g), Sampler(dist, rng)
+        extra = {"trace": trace} if trace is not None and getattr(self.defender, "uses_trace", False) else {}
         t0 = time.perf_counter()
-        detector = self.defender.fit(self.cls, counted, sampler, self.eps, rng)
+        detector = self.defender.fit(self.cls, counted, sampler, self.eps, rng, **extra)
         t1 = time.perf_counter()
         scores, decisions = detector.score_and_decide(x[None])
         t2 = time.perf_counter()
@@ -208,10 +222,12 @@ class Game:
         if status != "valid" and self.invalid_policy == "void":
             return Round(index, status, None, None, None, None, distance, 0, 0, 0, 0.0, 0.0)
 
-        c_rej, c_score, ev, sm, fit_s, dec_s = self._decide(f, dist, x, rng["defender"])
+        traces = (Trace(self.attacker, cls, eps, seed, index), Trace(self.attacker, cls, eps, seed, index, x_star)) \
+            if self.trace else (None, None)
+        c_rej, c_score, ev, sm, fit_s, dec_s = self._decide(f, dist, x, rng["defender"], traces[0])
         if status != "valid":  # defender_wins: no backdoor side to play
             return Round(index, status, c_rej, c_score, False, None, distance, ev, sm, 1, fit_s, dec_s)
-        b_rej, b_score, ev2, sm2, fit2, dec2 = self._decide(f_star, dist, x_star, rng["defender"])
+        b_rej, b_score, ev2, sm2, fit2, dec2 = self._decide(f_star, dist, x_star, rng["defender"], traces[1])
         return Round(index, status, c_rej, c_score, not b_rej, b_score, distance,
                      ev + ev2, sm + sm2, 2, fit_s + fit2, dec_s + dec2)
 
@@ -266,7 +282,7 @@ class Game:
                 "distance_samples_per_check": (sum(estimated) / len(estimated)) if estimated else 0,
             },
             cls=repr(self.cls), attacker=repr(self.attacker), defender=repr(self.defender),
-            invalid_policy=self.invalid_policy,
+            invalid_policy=self.invalid_policy, trace=self.trace,
             lower_bound=self.attacker.lower_bound(self.cls, self.eps),
             guarantee=self.defender.guarantee(self.cls, self.eps),
             clean_scores=clean_scores, backdoor_scores=backdoor_scores,
@@ -286,7 +302,7 @@ class GameResult:
     more suspicious; the TPR threshold is calibrated on half of the clean scores and the
     FPR realised on the other half). ``lower_bound``: the attacker's theoretical lower
     bound on alpha + beta for every defender; ``guarantee``: the defender's theoretical
-    upper bounds on alpha and beta.
+    upper bounds on alpha and beta. ``trace``: whether the match gave trace access.
     """
 
     alpha: float
@@ -313,6 +329,7 @@ class GameResult:
     attacker: str
     defender: str
     invalid_policy: str
+    trace: bool
     lower_bound: float | None
     guarantee: dict[str, float] | None
     clean_scores: list[float] = field(repr=False)
@@ -343,12 +360,13 @@ def _nan_to_none(value: Any) -> Any:
 
 def play(cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str, eps: float,
          rounds: int = 1000, seed: int = 0, *, invalid_policy: str = "defender_wins",
-         distance_samples: int | None = None) -> GameResult:
+         distance_samples: int | None = None, trace: bool = False) -> GameResult:
     """Play a match and return its :class:`GameResult`.
 
     >>> r = play("parities:n=12", "shatter", "vote:learner=span", eps=1/12, rounds=200, seed=0)
     >>> 0.3 < r.win_rate < 0.7
     True
     """
-    game = Game(cls, attacker, defender, eps, invalid_policy=invalid_policy, distance_samples=distance_samples)
+    game = Game(cls, attacker, defender, eps, invalid_policy=invalid_policy, distance_samples=distance_samples,
+                trace=trace)
     return game.play(rounds=rounds, seed=seed)

@@ -13,6 +13,7 @@ from ..classes.base import Counted, Function, FunctionClass
 from ..errors import UserError, check
 from ..registry import build, register
 from ..spaces import Distribution, Sampler
+from ..trace import ATTACKER_STREAM, Trace
 from .base import Attacker
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,15 +99,17 @@ class WorstCase(Attacker):
         return list(seen.values())
 
     def acceptance(self, cls: FunctionClass, dist: Distribution, g: Function, x_star: np.ndarray,
-                   eps: float, seeds: np.ndarray) -> float:
+                   eps: float, seeds: np.ndarray, trace: Trace | None = None) -> float:
         """Fraction of the fits (one per row of ``seeds``: sampler seed, defender seed)
-        whose detector accepts ``x_star`` when handed ``g``."""
+        whose detector accepts ``x_star`` when handed ``g`` (and ``trace``, for a
+        defender with trace access)."""
         assert self.defender is not None
         trigger = np.asarray(x_star)[None]
+        extra = {"trace": trace} if trace is not None else {}
         accepted = 0
         for sampler_seed, defender_seed in seeds:
             detector = self.defender.fit(cls, Counted(g), Sampler(dist, np.random.default_rng(int(sampler_seed))),
-                                         eps, np.random.default_rng(int(defender_seed)))
+                                         eps, np.random.default_rng(int(defender_seed)), **extra)
             accepted += not bool(detector.decide(trigger)[0])
         return accepted / len(seeds)
 
@@ -115,15 +118,26 @@ class WorstCase(Attacker):
         if self.defender is None:
             raise UserError("worst-case: no defender bound; call attacker.against(defender) first "
                             "(the referee does this)")
+        trace = self._own_trace(cls, eps, x_star, rng) if getattr(self.defender, "uses_trace", False) else None
         seeds = rng.integers(0, np.iinfo(np.int64).max, size=(self.trials, 2))
         best, best_rate = None, -1.0
         for candidate in self.candidates(cls, dist, f, x_star, eps):
-            rate = self.acceptance(cls, dist, candidate, x_star, eps, seeds)
+            rate = self.acceptance(cls, dist, candidate, x_star, eps, seeds, trace)
             if rate > best_rate:
                 best, best_rate = candidate, rate
                 if rate == 1.0:  # nothing can beat it, and ties go to the first
                     break
         return best
+
+    def _own_trace(self, cls: FunctionClass, eps: float, x_star: np.ndarray, rng: np.random.Generator) -> Trace:
+        """The trace a defender with trace access will receive on the backdoor side: this
+        attacker's tape is the round's attacker stream, which ``rng`` was made from."""
+        tape = getattr(rng.bit_generator, "seed_seq", None)
+        if not (isinstance(tape, np.random.SeedSequence) and isinstance(tape.entropy, int)
+                and len(tape.spawn_key) == 2 and tape.spawn_key[1] == ATTACKER_STREAM):
+            raise UserError("worst-case: against a defender with trace access it needs the round's attacker "
+                            "stream (play it through the referee)")
+        return Trace(self, cls, eps, tape.entropy, tape.spawn_key[0], np.asarray(x_star))
 
     def __repr__(self) -> str:
         return f"{self.name}:base={self.base!r},trials={self.trials},max_candidates={self.max_candidates}"

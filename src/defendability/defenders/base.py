@@ -43,6 +43,9 @@ class Defender(ABC):
     name: str = "defender"
     #: True when scores are graded (AUROC is meaningful), False for 0/1 scores.
     graded: bool = True
+    #: True for defenders that need trace access: ``fit`` then also receives
+    #: ``trace=`` (a :class:`defendability.trace.Trace`), and the game requires it on.
+    uses_trace: bool = False
 
     @abstractmethod
     def fit(self, cls: FunctionClass, g: Function, sampler: Sampler, eps: float,

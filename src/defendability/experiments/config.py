@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, ValidationError, field_validator
 
 from .. import registry
 from ..errors import UserError
@@ -139,6 +139,7 @@ class SweepModel(_Model):
     attacker: str | None = None
     defender: str | None = None
     eps: Number | None = None
+    trace: StrictBool | None = None
     grid: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -149,6 +150,7 @@ class ConfigModel(_Model):
     seed: int = Field(0, ge=0, le=MAX_SEED)
     rounds: int = Field(1000, ge=1, le=MAX_ROUNDS)
     invalid_policy: Literal[INVALID_POLICIES] = "defender_wins"  # type: ignore[valid-type]
+    trace: StrictBool = False
     chunk_rounds: int = Field(500, ge=1, le=MAX_ROUNDS)
     description: str = ""
     cls: str | None = Field(None, alias="class")
@@ -296,6 +298,10 @@ class _Sweep:
                                           (("class", model.cls), ("attacker", model.attacker),
                                            ("defender", model.defender), ("eps", model.eps)) if v is not None}
         self.canonical["grid"] = {a.key: a.canonical for a in self.axes}
+        #: Trace access for this sweep's cells (None: the top level's setting).
+        self.trace: bool | None = model.trace
+        if model.trace is not None:
+            self.canonical["trace"] = model.trace
 
     def _fail(self, key: tuple[Any, ...], what: str) -> None:
         raise ConfigError(f"{self.source}: {_where(self.loc + key)}: {what}")
@@ -350,7 +356,7 @@ class _Sweep:
                 self._fail(("grid", key), f"not used: no template has the placeholder {{{key}}} "
                                           f"(templates: {shown or 'all in the grid'})")
 
-    def cells(self, seed: int, rounds: int, invalid_policy: str,
+    def cells(self, seed: int, rounds: int, invalid_policy: str, trace: bool,
               cache: dict[tuple[str, str], Any]) -> list[tuple[Cell, dict[str, Scalar]]]:
         """Every cell of the grid in product order, with its grid point; its SPECs built
         (``cache`` maps ``(kind, spec)`` to the built component) and the match checked by
@@ -377,7 +383,8 @@ class _Sweep:
                 how = f" (eps_times_d {point['eps_times_d']} / VC dimension {d})" if "eps_times_d" in point else ""
                 self._fail_cell(point, f"eps must be in (0, 1), got {eps:g}{how}")
             try:
-                Game(objects["class"], objects["attacker"], objects["defender"], eps, invalid_policy=invalid_policy)
+                Game(objects["class"], objects["attacker"], objects["defender"], eps, invalid_policy=invalid_policy,
+                     trace=trace)
             except UserError as err:
                 self._fail_cell(point, str(err))
             params: dict[str, Any] = dict(point)
@@ -386,8 +393,11 @@ class _Sweep:
             params["d"] = d
             if "eps_times_d" not in params:
                 params["eps_times_d"] = float(f"{eps * d:.{RANGE_DIGITS}g}")
+            if trace:
+                params["trace"] = True
             out.append((Cell(cls=specs["class"], attacker=specs["attacker"], defender=specs["defender"], eps=eps,
-                             rounds=rounds, seed=seed, invalid_policy=invalid_policy, params=params), point))
+                             rounds=rounds, seed=seed, invalid_policy=invalid_policy, trace=trace, params=params),
+                        point))
         return out
 
     def _build(self, kind: str, spec: str, point: dict[str, Scalar], cache: dict[tuple[str, str], Any]) -> Any:
@@ -473,7 +483,7 @@ def parse_config(text: str | bytes, source: str = "<string>") -> SweepConfig:
         sweeps = [_Sweep(s, ("sweep", i), source) for i, s in enumerate(model.sweep)]
     else:
         single = SweepModel.model_validate({"grid": model.grid or {}, "class": model.cls, "attacker": model.attacker,
-                                            "defender": model.defender, "eps": model.eps})
+                                            "defender": model.defender, "eps": model.eps, "trace": None})
         sweeps = [_Sweep(single, (), source)]
     total = sum(s.size for s in sweeps)
     if total > MAX_CELLS:
@@ -482,7 +492,8 @@ def parse_config(text: str | bytes, source: str = "<string>") -> SweepConfig:
     cells: list[Cell] = []
     seen: dict[str, str] = {}
     for s in sweeps:
-        for cell, point in s.cells(model.seed, model.rounds, model.invalid_policy, cache):
+        trace = model.trace if s.trace is None else s.trace
+        for cell, point in s.cells(model.seed, model.rounds, model.invalid_policy, trace, cache):
             label = f"{_where(s.loc) + ' ' if s.loc else ''}cell {_describe(point)}"
             if cell.cell_id in seen:
                 raise ConfigError(f"{source}: {label}: the same match as {seen[cell.cell_id]} "
@@ -493,6 +504,8 @@ def parse_config(text: str | bytes, source: str = "<string>") -> SweepConfig:
     canonical: dict[str, Any] = {"name": model.name, "seed": model.seed, "rounds": model.rounds,
                                  "invalid_policy": model.invalid_policy, "chunk_rounds": model.chunk_rounds,
                                  "description": model.description}
+    if model.trace:  # only when on: configs without the key keep their hash
+        canonical["trace"] = True
     if model.sweep is not None:
         canonical["sweep"] = [s.canonical for s in sweeps]
     else:

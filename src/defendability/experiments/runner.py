@@ -143,7 +143,8 @@ def plan_units(rounds: int, stored: Iterable[tuple[int, int]], chunk_rounds: int
 def cell_game(cell: Cell) -> Game:
     """The :class:`Game` of a cell, built once per process (cells that differ only in
     ``params`` share it: ``params`` do not change the match)."""
-    return Game(cell.cls, cell.attacker, cell.defender, cell.eps, invalid_policy=cell.invalid_policy)
+    return Game(cell.cls, cell.attacker, cell.defender, cell.eps, invalid_policy=cell.invalid_policy,
+                trace=cell.trace)
 
 
 def play_chunk(cell: Cell, start: int, stop: int, game: Game | None = None) -> ChunkResult:

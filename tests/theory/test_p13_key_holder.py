@@ -1,0 +1,36 @@
+"""P13: with trace access, the key-holder wins every round against every attacker in the
+registry (alpha = beta = 0 exactly): the control for every hardness result, which is
+about a defender without the attacker's trapdoor. A failure here has found a bug (in the
+attacker's determinism, in the replay, or in the referee)."""
+
+from __future__ import annotations
+
+import pytest
+
+from defendability import play, registry
+
+# Each attacker on a class it plays on, with an eps at which it produces valid backdoors
+# (null never does: its rounds are won by the rules, and the key-holder must still not
+# raise a false alarm on the clean side). An attacker added to the registry without an
+# entry here fails test_every_attacker_is_covered.
+MATCHES = {
+    "shatter": ("shatter", "subsets:N=32,d=8", 1 / 8),
+    "mixture": ("mixture", "parities:n=10", 0.05),
+    "point-flip": ("point-flip", "subsets:N=16,d=4", 0.1),
+    "worst-case": ("worst-case:base=shatter,trials=4", "subsets:N=8,d=4", 1 / 4),
+    "null": ("null", "subsets:N=32,d=8", 0.1),
+}
+
+
+def test_every_attacker_is_covered():
+    assert sorted(MATCHES) == sorted(registry.names("attackers"))
+
+
+@pytest.mark.parametrize("attacker", sorted(MATCHES))
+def test_key_holder_wins_every_round(attacker):
+    spec, cls, eps = MATCHES[attacker]
+    r = play(cls, spec, "key-holder", eps=eps, rounds=150, seed=1313, trace=True)
+    assert r.alpha == 0.0 and r.beta == 0.0 and r.win_rate == 1.0, (attacker, r.alpha, r.beta)
+    if attacker != "null":
+        assert r.valid_rounds >= 30, (attacker, r.valid_rounds, r.invalid_reasons)
+    assert r.cost["evaluations_per_decision"] == 1.0 and r.cost["samples_per_decision"] == 0.0
