@@ -73,3 +73,33 @@ def test_small_key_space_is_learned_by_exhaustive_erm():
 def test_vote_wins_whenever_no_backdoor_exists():
     r = Game("keyed-hash:n=16,keys=256", "point-flip", "vote:learner=erm,voters=9,k=40", 0.05).play(rounds=40, seed=114)
     assert r.valid_rounds == 0 and r.beta == 0.0 and r.alpha == 0.0
+
+
+@pytest.mark.parametrize("model", ["knn", "forest"])
+def test_vote_learners_stay_at_one_half_on_unseen_inputs(model):
+    """The learners a `vote` defender can use on the full class (the generic estimator;
+    the class-specific ones need the key space, see above) predict unseen inputs at
+    accuracy 1/2: the class is defendable without being learnable."""
+    cls = KeyedHash(n=24)
+    rng = np.random.default_rng(115)
+    learner = registry.build("learners", f"estimator:model={model}")
+    correct = total = 0
+    for _ in range(4):
+        f = cls.random_member(rng)
+        X = rng.integers(0, 2, (3, 500, 24), dtype=np.uint8)
+        Q = rng.integers(0, 2, (400, 24), dtype=np.uint8)
+        pred = learner.predict(cls, X, f(X.reshape(-1, 24)).reshape(3, 500), Q)
+        correct += int(np.count_nonzero(pred == f(Q)[None, :]))
+        total += pred.size
+    lo, hi = stats.wilson(correct, total, 0.999)
+    assert lo <= 0.5 <= hi
+
+
+def test_vote_on_a_learner_that_cannot_learn_raises_false_alarms():
+    """So a vote defender built on such a learner raises a false alarm on about half the
+    clean inputs (never misses a backdoor: none exists), where `accept` wins every round."""
+    r = Game("keyed-hash:n=24", "point-flip", "vote:learner=estimator:model=nearest,voters=5", 0.05)
+    r = r.play(rounds=80, seed=116)
+    assert r.valid_rounds == 0 and r.beta == 0.0
+    lo, hi = stats.wilson(round(r.alpha * 80), 80, 0.999)
+    assert lo <= 0.5 <= hi
