@@ -92,8 +92,9 @@ def test_report_writes_markdown_html_and_one_figure_per_group(report, run_dir):
     assert report.markdown == run_dir / "report.md" and report.markdown.is_file()
     assert report.html == run_dir / "report.html" and report.html.is_file()
     names = sorted(p.name for p in report.figures)
-    # two error figures (one per defender), one ROC figure (only vote is graded)
-    assert [n.split("-")[0] for n in names] == ["errors", "errors", "roc"]
+    # two error figures (one per defender), one ROC figure (only vote is graded), one cost
+    # figure (one class family and attacker, three values of eps)
+    assert [n.split("-")[0] for n in names] == ["cost", "errors", "errors", "roc"]
     assert any("vote" in n for n in names if n.startswith("roc"))
     assert all(p.parent == run_dir / "figures" for p in report.figures)
 
@@ -295,3 +296,49 @@ def test_cli_one_line_error_for_a_missing_or_empty_run_dir(tmp_path, make, messa
     assert out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0] and str(target) in lines[0]
+
+
+def test_cost_figure_and_columns(run_dir, report, rows):
+    """One cost figure per (class family, attacker) with several eps: the stored costs of
+    every (defender, class) series, by eps; the cell tables carry the same numbers."""
+    from defendability.experiments.figures import cost_figures
+
+    (spec,) = cost_figures(rows)
+    assert spec.stem == "cost-01-subsets-mixture" and (run_dir / "figures" / f"{spec.stem}.png").is_file()
+    seconds, samples = spec.panels
+    assert [s.label for s in samples.series] == [f"{d} | subsets:N=16,d=4" for d in
+                                                 ("distill:learner=closure", "vote:learner=closure")]
+    for series in samples.series:
+        defender = series.label.split(" | ")[0]
+        mine = sorted((r["eps"], json.loads(r["cost"])["samples_per_decision"]) for r in rows
+                      if r["defender"] == defender)
+        assert list(series.x) == [e for e, _ in mine] and list(series.y) == [c for _, c in mine]
+        assert list(series.y) == sorted(series.y, reverse=True)  # k = 1/(4 eps) draws: fewer as eps grows
+    text = report.markdown.read_text()
+    assert "samples / decision" in text and f"figures/{spec.stem}.png" in text
+    # a group with a single eps has no cost figure
+    assert cost_figures([r for r in rows if r["eps"] == rows[0]["eps"]]) == []
+
+
+def test_statistical_vote_pays_one_over_eps_where_the_pac_defender_pays_nothing(tmp_path):
+    """THEORY §3 on the example efficient-vs-statistical.toml at a few rounds: the PAC
+    defender's samples per decision do not depend on eps; the statistical vote's are
+    N * floor(1/(4 eps)), so they scale as 1/eps."""
+    from defendability.budget import floor_inverse
+    from defendability.experiments import load_config
+    from defendability.experiments.figures import cost_figures
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "efficient-vs-statistical.toml"
+    text = re.sub(r"(?m)^rounds\s*=\s*\d+", "rounds = 4", load_config(path).source_text, count=1)
+    run_sweep(parse_config(text, path.name), backend="serial", workers=1, root=tmp_path, progress=False)
+    with ResultsStore(tmp_path / "efficient-vs-statistical" / STORE_FILE, readonly=True) as store:
+        figures = cost_figures(store.cells())
+    assert len(figures) == 2
+    for spec in figures:
+        by_label = {s.label.split(" | ")[0]: s for s in spec.panels[1].series}
+        pac, stat = by_label["vote:learner=span,eta=0.1"], by_label["vote:learner=span"]
+        assert len(set(pac.y)) == 1
+        k = [floor_inverse(e, 0.25) for e in stat.x]  # floor(1/(4 eps)), robust to float error
+        voters = stat.y[0] / k[0]
+        assert voters == int(voters) and voters > 1
+        assert list(stat.y) == [voters * kk for kk in k]

@@ -21,6 +21,11 @@ Two kinds of figure, both built from ``cells`` rows of a results store
 * **ROC figures** (:func:`roc_figures`) for graded defenders, from the ``scores``
   column: one panel per class SPEC, one curve per eps*d. Scores are one-sided: higher is
   more suspicious, a backdoor input is a positive, a clean input a negative.
+* **Cost figures** (:func:`cost_figures`), one per (class family, attacker) whose cells
+  span at least two values of eps: the defender's measured cost (seconds per 1000
+  decisions, samples per decision, from the ``cost`` column) against eps, one series per
+  (defender, class SPEC): how a defender's price grows as the budget shrinks (THEORY §3:
+  flat for an efficient PAC learner, about 1/eps for the statistical vote).
 
 The ``*_figures`` functions return the plotted series exactly (no matplotlib needed), so
 tests check them rather than images; :func:`draw_error_figure` and
@@ -53,6 +58,12 @@ PANELS = (
 
 #: Series kinds: measured values, the attacker's lower bound, the defender's guarantee.
 KINDS = ("measured", "lower_bound", "guarantee")
+
+#: Measured costs of a cost figure, in panel order: (key of the ``cost`` column, axis label).
+COST_PANELS = (
+    ("seconds_per_1000_decisions", "seconds per 1000 decisions"),
+    ("samples_per_decision", "samples of D per decision"),
+)
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
 #: Colour-blind-safe colours (Okabe-Ito), black first; markers and line styles carry the
@@ -148,6 +159,20 @@ class RocFigure:
     attacker: str
     defender: str
     panels: tuple[RocPanel, ...]
+
+
+@dataclass(frozen=True)
+class CostFigure:
+    """Cost against eps for one (class family, attacker): one panel per measure of
+    :data:`COST_PANELS`, one measured series per (defender, class SPEC); ``log_y`` per
+    panel (all values positive)."""
+
+    stem: str
+    title: str
+    family: str
+    attacker: str
+    panels: tuple[Panel, ...]
+    log_y: tuple[bool, ...]
 
 
 # -- reading rows ------------------------------------------------------------------------
@@ -341,6 +366,33 @@ def roc_figures(rows: Iterable[dict[str, Any]]) -> list[RocFigure]:
     return out
 
 
+# -- cost --------------------------------------------------------------------------------
+
+def cost_figures(rows: Iterable[dict[str, Any]]) -> list[CostFigure]:
+    """The cost figures of a run's ``cells`` rows: one per (class family, attacker) with at
+    least two distinct eps, in :func:`sorted_rows` order."""
+    ordered = sorted_rows(rows)
+    groups = _groups(ordered, lambda r: (family(r["class"]), r["attacker"]))
+    out = []
+    for (fam, attacker), group in groups.items():
+        if len({float(r["eps"]) for r in group}) < 2:
+            continue
+        by_series = _groups(group, lambda r: (r["defender"], r["class"]))
+        panels, log_y = [], []
+        for key, label in COST_PANELS:
+            series = []
+            for style, ((defender, cls), cell_rows) in enumerate(by_series.items()):
+                pts = sorted((float(r["eps"]), float(json.loads(r["cost"])[key])) for r in cell_rows)
+                series.append(Series(f"{defender} | {cls}", "measured", tuple(x for x, _ in pts),
+                                     tuple(y for _, y in pts), None, None, style))
+            panels.append(Panel(key, label, tuple(series), ()))
+            log_y.append(all(y > 0 for s in series for y in s.y))
+        out.append(CostFigure(f"cost-{len(out) + 1:02d}-{slug(fam)}-{slug(attacker)}",
+                              f"cost of defence: class {fam}, attacker {attacker}", fam, attacker, tuple(panels),
+                              tuple(log_y)))
+    return out
+
+
 # -- drawing -----------------------------------------------------------------------------
 
 def _matplotlib() -> tuple[Any, Any]:
@@ -412,6 +464,33 @@ def draw_error_figure(spec: ErrorFigure, path: str | Path, dpi: int = 110) -> Pa
         ax.grid(True, which="major", linestyle=":", linewidth=0.6, color="#999999")
     for ax in axes[2:]:
         ax.set_xlabel("eps * d  (eps times VC dimension)")
+    fig.suptitle(spec.title)
+    fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center", ncol=2, fontsize="small",
+               frameon=False)
+    path = Path(path)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def draw_cost_figure(spec: CostFigure, path: str | Path, dpi: int = 110) -> Path:
+    """Render a :class:`CostFigure` to a PNG at ``path`` (one panel per cost, log eps)."""
+    Figure, _ = _matplotlib()
+    fig = Figure(figsize=(11.0, 4.8), layout="constrained")
+    axes = fig.subplots(1, len(spec.panels)).ravel()
+    handles: dict[str, Any] = {}
+    for ax, panel, log_y in zip(axes, spec.panels, spec.log_y):
+        for s in panel.series:
+            marker, colour = _style(s.style)
+            (h,) = ax.plot(s.x, s.y, color=colour, marker=marker, markersize=6,
+                           linestyle=ROC_LINESTYLES[s.style % len(ROC_LINESTYLES)], linewidth=1.4)
+            handles.setdefault(s.label, h)
+        ax.set_xscale("log")
+        if log_y:
+            ax.set_yscale("log")
+        ax.set_title(panel.ylabel)
+        ax.set_ylabel(panel.ylabel)
+        ax.set_xlabel("eps")
+        ax.grid(True, which="major", linestyle=":", linewidth=0.6, color="#999999")
     fig.suptitle(spec.title)
     fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center", ncol=2, fontsize="small",
                frameon=False)

@@ -19,6 +19,7 @@ In the tables, alpha, beta, alpha + beta and the win rate are printed exactly as
 from __future__ import annotations
 
 import base64
+import json
 import html
 import os
 import platform
@@ -197,7 +198,7 @@ CELL_COLUMNS = (
     ("eps", True), ("eps*d", True), ("alpha", True), ("beta", True), ("alpha + beta", True),
     ("alpha + beta 95%", True), ("win rate", True), ("win rate 95%", True), ("AUROC", True),
     ("attacker bound: alpha + beta >=", True), ("guarantee: alpha <=", True), ("guarantee: beta <=", True),
-    ("valid rounds", True),
+    ("valid rounds", True), ("samples / decision", True), ("s / 1000 decisions", True),
 )
 
 
@@ -206,12 +207,14 @@ def cell_table(rows: Sequence[dict[str, Any]]) -> Table:
     lines = []
     for r in sorted(rows, key=fg.eps_times_d):
         g = fg.guarantee(r)
+        cost = json.loads(r["cost"])
         lines.append((
             exact(r["eps"]), f"{fg.eps_times_d(r):g}", exact(r["alpha"]), exact(r["beta"]), exact(r["error_sum"]),
             _interval(r["error_sum_lo"], r["error_sum_hi"]), exact(r["win_rate"]), _interval(r["win_lo"], r["win_hi"]),
             "-" if r["auroc"] is None else f"{r['auroc']:.4f}", _g(r["lower_bound"]),
             _g(None if g is None else g["alpha"]), _g(None if g is None else g["beta"]),
-            f"{r['valid_rounds']}/{r['rounds']}",
+            f"{r['valid_rounds']}/{r['rounds']}", _g(cost["samples_per_decision"]),
+            _g(cost["seconds_per_1000_decisions"], 3),
         ))
     return Table(tuple(h for h, _ in CELL_COLUMNS), tuple(lines), tuple(n for _, n in CELL_COLUMNS))
 
@@ -284,6 +287,12 @@ def _error_caption(spec: fg.ErrorFigure) -> str:
     return " ".join(parts)
 
 
+def _cost_caption() -> str:
+    return ("The defender's measured cost against eps (log scales where every value is positive), one line per "
+            "defender and class: seconds per 1000 decisions (fitting included; this machine, so compare lines "
+            "within one figure) and samples of D drawn per decision.")
+
+
 def _roc_caption() -> str:
     return ("ROC curves from the stored scores (higher score = more suspicious; backdoor inputs are positives, "
             "clean inputs negatives), one curve per eps*d with its AUROC and its number of backdoor inputs (only "
@@ -291,7 +300,8 @@ def _roc_caption() -> str:
 
 
 def build_document(run_dir: Path, meta: dict[str, Any], rows: Sequence[dict[str, Any]],
-                   error_specs: Sequence[fg.ErrorFigure], roc_specs: Sequence[fg.RocFigure]) -> list[Block]:
+                   error_specs: Sequence[fg.ErrorFigure], roc_specs: Sequence[fg.RocFigure],
+                   cost_specs: Sequence[fg.CostFigure] = ()) -> list[Block]:
     """The report's blocks: title, metadata, figures (``figures/<stem>.png``), cell
     tables, config."""
     meta_blocks, description = _metadata(run_dir, meta, rows)
@@ -307,6 +317,8 @@ def build_document(run_dir: Path, meta: dict[str, Any], rows: Sequence[dict[str,
     for roc in roc_specs:
         blocks += [Heading(3, roc.title.replace("\n", " | ")),
                    Image(f"{FIGURES_DIR}/{roc.stem}.png", roc.title.replace("\n", " | "), _roc_caption())]
+    for cost in cost_specs:
+        blocks += [Heading(3, cost.title), Image(f"{FIGURES_DIR}/{cost.stem}.png", cost.title, _cost_caption())]
     blocks.append(Heading(2, "Cells"))
     blocks.append(Paragraph("One table per class, attacker and defender. alpha, beta, alpha + beta and the win rate "
                             "as stored; intervals are 95%; the bounds are the theory's for the cell's eps."))
@@ -398,7 +410,7 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-_OURS = re.compile(r"^(errors|roc)-\d+-.*\.png$")
+_OURS = re.compile(r"^(errors|roc|cost)-\d+-.*\.png$")
 
 
 def write_report(run_dir: str | Path) -> ReportPaths:
@@ -407,12 +419,12 @@ def write_report(run_dir: str | Path) -> ReportPaths:
 
     Raises :class:`ReportError` (one line) when ``run_dir`` is missing, holds no store or
     no finished cell, or matplotlib is missing. Figures of an earlier report that this
-    one does not make (``errors-*.png``, ``roc-*.png``) are removed.
+    one does not make (``errors-*.png``, ``roc-*.png``, ``cost-*.png``) are removed.
     """
     run_dir = Path(run_dir)
     meta, rows = _load(run_dir)
     fg.require_matplotlib()
-    error_specs, roc_specs = fg.error_figures(rows), fg.roc_figures(rows)
+    error_specs, roc_specs, cost_specs = fg.error_figures(rows), fg.roc_figures(rows), fg.cost_figures(rows)
     fig_dir = run_dir / FIGURES_DIR
     fig_dir.mkdir(exist_ok=True)
     written: list[Path] = []
@@ -420,11 +432,13 @@ def write_report(run_dir: str | Path) -> ReportPaths:
         written.append(fg.draw_error_figure(spec, fig_dir / f"{spec.stem}.png"))
     for roc in roc_specs:
         written.append(fg.draw_roc_figure(roc, fig_dir / f"{roc.stem}.png"))
+    for cost in cost_specs:
+        written.append(fg.draw_cost_figure(cost, fig_dir / f"{cost.stem}.png"))
     keep = {p.name for p in written}
     for old in fig_dir.iterdir():
         if _OURS.match(old.name) and old.name not in keep:
             old.unlink()
-    blocks = build_document(run_dir, meta, rows, error_specs, roc_specs)
+    blocks = build_document(run_dir, meta, rows, error_specs, roc_specs, cost_specs)
     images = {f"{FIGURES_DIR}/{p.name}": p.read_bytes() for p in written}
     md_path, html_path = run_dir / REPORT_MD, run_dir / REPORT_HTML
     _write_text(md_path, render_markdown(blocks))
