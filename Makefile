@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,plots,ray]'
+	$(PY) -m pip install --quiet -e '.[test,plots,ray,sat]'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -7,6 +7,7 @@ import pytest
 from class_contract import check_evaluates, check_realises_shattered_set
 
 from defendability.classes import (
+    Circuits,
     Conjunctions,
     Counted,
     Halfspaces,
@@ -15,6 +16,7 @@ from defendability.classes import (
     Subsets,
     Table,
     Thresholds,
+    Trees,
     unwrap,
 )
 from defendability.classes.base import FunctionClass
@@ -33,8 +35,10 @@ CLASSES = {
     "halfspaces": Halfspaces(d=4),
     "halfspaces-large": Halfspaces(d=12),
     "table": Table(N=8, size=40, seed=3),
+    "trees": Trees(n=8, s=6),
+    "circuits": Circuits(n=7, max_gates=100),
 }
-OURS = ["subsets", "parities", "intervals", "thresholds", "conjunctions", "halfspaces", "table"]
+OURS = ["subsets", "parities", "intervals", "thresholds", "conjunctions", "halfspaces", "table", "trees", "circuits"]
 
 
 @pytest.fixture(params=list(CLASSES), ids=list(CLASSES))

@@ -19,6 +19,10 @@ MATCHES = {
     "point-flip": ("point-flip", "subsets:N=16,d=4", 0.1),
     "worst-case": ("worst-case:base=shatter,trials=4", "subsets:N=8,d=4", 1 / 4),
     "null": ("null", "subsets:N=32,d=8", 0.1),
+    "junta-flip": ("junta-flip", "trees:n=12,s=16", 1 / 16),
+    "hanging-junta": ("hanging-junta:r=1,h=3", "trees:n=12,s=16", 1 / 16),
+    "isolating-chain": ("isolating-chain", "trees:n=20,s=32", 2**-8),
+    "prf-flip": ("prf-flip", "prf-oracles:n=32", 1e-3),
 }
 
 

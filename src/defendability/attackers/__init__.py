@@ -1,9 +1,23 @@
 """attackers: each module registers its components with the registry on import."""
 
+from .hanging_junta import HangingJunta
+from .isolating_chain import IsolatingChain
+from .junta_flip import JuntaFlip
 from .mixture import Mixture
 from .null import Null
 from .point_flip import PointFlip
+from .prf_flip import PRFFlip
 from .shatter import Shatter
 from .worst_case import WorstCase
 
-__all__ = ["Mixture", "Null", "PointFlip", "Shatter", "WorstCase"]
+__all__ = [
+    "HangingJunta",
+    "IsolatingChain",
+    "JuntaFlip",
+    "Mixture",
+    "Null",
+    "PointFlip",
+    "PRFFlip",
+    "Shatter",
+    "WorstCase",
+]

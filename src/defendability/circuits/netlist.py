@@ -23,7 +23,7 @@ a group runs as a handful of numpy calls over all its gates at once (gather the 
 rows with ``np.take``, one ufunc over the group). Groups of one or two gates run gate by
 gate on precomputed row views. Wires live in scratch rows that are recycled once their
 last reader has run (liveness), and the batch is evaluated in blocks of words sized so
-that the live rows take about :data:`SCRATCH_BYTES` (4 MiB, cache-sized): a million
+that the live rows take about :data:`SCRATCH_BYTES` (2 MiB, cache-sized): a million
 inputs never allocate a row per wire per input, and deep, narrow circuits get wide
 blocks. ``all_wires=True`` keeps a row per wire instead.
 """
@@ -107,6 +107,19 @@ class Circuit:
             raise ParameterError("a circuit needs at least one output wire")
         if np.any((cols["outputs"] < 0) | (cols["outputs"] >= n + 2 + g)):
             raise ParameterError(f"output wires must be in [0, {n + 2 + g}), got {cols['outputs'].tolist()}")
+
+    #: Attributes computed from the netlist and cached on first use (not pickled).
+    _CACHED = ("levels", "_plan", "_plan_all_wires")
+
+    def __getstate__(self) -> dict:
+        # the plan is rebuilt where the circuit is used: pickles (to worker processes)
+        # carry the netlist only
+        return {k: v for k, v in self.__dict__.items() if k not in self._CACHED}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        for name in ("ops", "a", "b", "c", "outputs"):
+            getattr(self, name).setflags(write=False)  # unpickled arrays come back writable
 
     # -- shape -------------------------------------------------------------------------
     @property
@@ -255,9 +268,10 @@ class CircuitBuilder:
         return Circuit(self.n_inputs, self._ops, self._a, self._b, self._c, outputs)
 
 
-#: Bytes of scratch rows per evaluation block: the batch is cut into blocks of words so
-#: that the rows live at once take about this much (small enough to stay in cache).
-SCRATCH_BYTES = 4 << 20
+#: Bytes of scratch per evaluation block: the batch is cut into blocks of words so that
+#: the rows live at once and the group temporaries take about this much (a core's L2
+#: cache: measured against 0.25 to 8 MiB in benchmarks/bench_circuits.py's settings).
+SCRATCH_BYTES = 2 << 20
 
 #: Fewest words per block, whatever the circuit's size (bounds the Python overhead
 #: per gate evaluation on very large circuits, at the cost of more scratch memory).
@@ -370,7 +384,8 @@ class _Plan:
 
     def block_words(self, total: int) -> int:
         """Words per evaluation block for a batch of ``total`` words."""
-        per_row = max(MIN_BLOCK_WORDS, SCRATCH_BYTES // (8 * self.n_rows))
+        # the scratch rows and the group temporaries (up to 4 x the widest group)
+        per_row = max(MIN_BLOCK_WORDS, SCRATCH_BYTES // (8 * (self.n_rows + 4 * self.widest)))
         return max(1, min(total, per_row))
 
     def run(self, words: np.ndarray, all_wires: bool) -> np.ndarray:

@@ -1,36 +1,47 @@
 """classes: each module registers its components with the registry on import."""
 
 from .base import Counted, CubeDomain, Function, FunctionClass, IntegerDomain, unwrap
+from .circuits import CircuitFunction, Circuits
 from .conjunctions import ConjunctionFunction, Conjunctions
 from .halfspaces import HalfspaceFunction, Halfspaces
 from .intervals import Intervals, IntervalUnion, ThresholdFunction, Thresholds
 from .keyed_hash import HashFunction, KeyedHash
 from .parities import Parities, ParityFunction, solve_gf2
+from .prf_oracles import PRFOracle, PRFOracles, PuncturedPRFOracle
 from .subsets import SubsetFunction, Subsets
 from .table import Table, TableFunction
+from .trees import TreeFunction, Trees, random_tree
 
 __all__ = [
+    "CircuitFunction",
+    "Circuits",
     "ConjunctionFunction",
     "Conjunctions",
     "Counted",
     "CubeDomain",
     "Function",
-    "IntegerDomain",
     "FunctionClass",
     "HalfspaceFunction",
     "Halfspaces",
     "HashFunction",
-    "IntervalUnion",
+    "IntegerDomain",
     "Intervals",
+    "IntervalUnion",
     "KeyedHash",
     "Parities",
     "ParityFunction",
+    "PRFOracle",
+    "PRFOracles",
+    "PuncturedPRFOracle",
+    "random_tree",
+    "solve_gf2",
     "SubsetFunction",
     "Subsets",
     "Table",
     "TableFunction",
     "ThresholdFunction",
     "Thresholds",
-    "solve_gf2",
+    "TreeFunction",
+    "Trees",
     "unwrap",
 ]

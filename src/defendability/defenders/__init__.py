@@ -3,7 +3,26 @@
 from .accept import Accept, AcceptDetector
 from .boltzmann import Boltzmann, BoltzmannDetector
 from .key_holder import KeyHolder, KeyHolderDetector
+from .neighbours import Neighbours, NeighboursDetector
+from .rare_wire import RareWire, RareWireDetector
+from .tree_depth import TreeDepth, TreeDepthDetector
 from .vote import Distill, PoolVote, Vote, VoteDetector
 
-__all__ = ["Accept", "AcceptDetector", "Boltzmann", "BoltzmannDetector", "Distill", "KeyHolder",
-           "KeyHolderDetector", "PoolVote", "Vote", "VoteDetector"]
+__all__ = [
+    "Accept",
+    "AcceptDetector",
+    "Boltzmann",
+    "BoltzmannDetector",
+    "Distill",
+    "KeyHolder",
+    "KeyHolderDetector",
+    "Neighbours",
+    "NeighboursDetector",
+    "PoolVote",
+    "RareWire",
+    "RareWireDetector",
+    "TreeDepth",
+    "TreeDepthDetector",
+    "Vote",
+    "VoteDetector",
+]

@@ -1,0 +1,41 @@
+"""P9 (oracle mode): against prf-flip on PRF oracles with n = 32, a query-only defender
+sits at a coin flip: alpha + beta = 1 (win rate 1/2) within the 99.9% interval.
+
+By punctured-PRF security, (f*, x*) and (f, x) are indistinguishable with queries only:
+around x* the backdoored function takes F_K's pseudorandom values, and its value at x*
+is a fresh-looking bit, exactly as a clean function's value at a fresh x. The suite
+checks it for the natural local test (neighbours), for distillation plus ensembling
+with a generic learner (vote; a PRF is not learnable, so the voters guess), and for the
+trivial defender (accept), which sits at alpha + beta = 1 by construction.
+"""
+
+from __future__ import annotations
+
+import pytest
+from theory_ci import error_sum_ci
+
+# imported for their registrations: prf-flip, prf-oracles, neighbours, estimator
+import defendability.attackers.prf_flip
+import defendability.classes.prf_oracles
+import defendability.defenders.neighbours
+import defendability.learners.estimator  # noqa: F401
+from defendability import play
+
+EPS = 1e-3
+
+CASES = [
+    ("prf-flip", "accept", 200),
+    ("prf-flip", "neighbours", 200),
+    ("prf-flip:prg=sha256", "neighbours:r=5", 400),
+    # a short vote (a decision tree per voter) keeps the test fast; whatever the learner,
+    # it sees pseudorandom labels
+    ("prf-flip:prg=aes-mmo", "vote:learner=estimator:model=tree,k=32,voters=9", 200),
+]
+
+
+@pytest.mark.parametrize("attacker,defender,rounds", CASES)
+def test_query_only_defenders_sit_at_a_coin_flip(attacker, defender, rounds):
+    r = play("prf-oracles:n=32", attacker, defender, eps=EPS, rounds=rounds, seed=909)
+    assert r.valid_rounds == r.rounds  # every trigger gets its one-point flip, distance 2^-32
+    lo, hi = error_sum_ci(r)
+    assert lo <= 1.0 <= hi, (r.alpha, r.beta)
