@@ -342,3 +342,18 @@ def test_statistical_vote_pays_one_over_eps_where_the_pac_defender_pays_nothing(
         voters = stat.y[0] / k[0]
         assert voters == int(voters) and voters > 1
         assert list(stat.y) == [voters * kk for kk in k]
+
+
+def test_overview_has_one_line_per_group_with_ranges(report, rows):
+    from defendability.experiments.report import overview_table
+
+    table = overview_table(rows)
+    assert [line[:3] for line in table.rows] == [("subsets:N=16,d=4", "mixture", d) for d in
+                                                ("distill:learner=closure", "vote:learner=closure")]
+    for line in table.rows:
+        mine = [r for r in rows if r["defender"] == line[2]]
+        assert line[3] == str(len(mine)) == "3"
+        lo, hi = min(r["win_rate"] for r in mine), max(r["win_rate"] for r in mine)
+        assert line[6] == f"{lo:.4g} - {hi:.4g}"
+        assert line[8] == f"{sum(r['valid_rounds'] for r in mine)}/300"
+    assert "## Overview" in report.markdown.read_text()

@@ -219,6 +219,36 @@ def cell_table(rows: Sequence[dict[str, Any]]) -> Table:
     return Table(tuple(h for h, _ in CELL_COLUMNS), tuple(lines), tuple(n for _, n in CELL_COLUMNS))
 
 
+#: Columns of the overview table: header, right-aligned.
+OVERVIEW_COLUMNS = (
+    ("class", False), ("attacker", False), ("defender", False), ("cells", True), ("eps", True),
+    ("alpha + beta", True), ("win rate", True), ("AUROC", True), ("valid rounds", True),
+)
+
+
+def _span(values: Sequence[float | None], digits: int = 4) -> str:
+    """One value, or ``min - max`` of several (``-`` where none is defined)."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return "-"
+    lo, hi = min(known), max(known)
+    return _g(lo, digits) if lo == hi else f"{_g(lo, digits)} - {_g(hi, digits)}"
+
+
+def overview_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """One line per (class, attacker, defender): its number of cells and, over them, the
+    eps, alpha + beta, win rate and AUROC (a value, or the range ``min - max``) and the
+    valid rounds (summed). Side by side, the groups of a run whose grid varies the
+    attacker or the defender at one eps read as one comparison table."""
+    lines = []
+    for (cls, attacker, defender), group in cell_groups(rows):
+        lines.append((cls, attacker, defender, str(len(group)), _span([r["eps"] for r in group]),
+                      _span([r["error_sum"] for r in group]), _span([r["win_rate"] for r in group]),
+                      _span([r["auroc"] for r in group]),
+                      f"{sum(r['valid_rounds'] for r in group)}/{sum(r['rounds'] for r in group)}"))
+    return Table(tuple(h for h, _ in OVERVIEW_COLUMNS), tuple(lines), tuple(n for _, n in OVERVIEW_COLUMNS))
+
+
 def cell_groups(rows: Sequence[dict[str, Any]]) -> list[tuple[tuple[str, str, str], list[dict[str, Any]]]]:
     """Rows grouped by exact (class, attacker, defender) SPECs, in the figures' order."""
     out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -310,6 +340,10 @@ def build_document(run_dir: Path, meta: dict[str, Any], rows: Sequence[dict[str,
         blocks.append(Paragraph(description))
     blocks.append(Paragraph("Everything below comes from the run's results store (results.sqlite) and run.log."))
     blocks += meta_blocks
+    blocks.append(Heading(2, "Overview"))
+    blocks.append(Paragraph("One line per class, attacker and defender; a range min - max where the group has "
+                            "several cells (see the figures and the cell tables for each)."))
+    blocks.append(overview_table(rows))
     blocks.append(Heading(2, "Figures"))
     for spec in error_specs:
         blocks += [Heading(3, spec.title.replace("\n", " | ")),
