@@ -10,6 +10,7 @@ from .parities import Parities, ParityFunction, solve_gf2
 from .prf_oracles import PRFOracle, PRFOracles, PuncturedPRFOracle
 from .subsets import SubsetFunction, Subsets
 from .table import Table, TableFunction
+from .threshold_networks import ThresholdNetworkFunction, ThresholdNetworks
 from .trees import TreeFunction, Trees, random_tree
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
     "Table",
     "TableFunction",
     "ThresholdFunction",
+    "ThresholdNetworkFunction",
+    "ThresholdNetworks",
     "Thresholds",
     "TreeFunction",
     "Trees",
