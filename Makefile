@@ -32,6 +32,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_game.py
 	$(PY) benchmarks/bench_sweep.py
+	$(PY) benchmarks/bench_circuits.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info .pytest_cache
