@@ -8,6 +8,7 @@ import pytest
 from scripted import Coin, Indicator, Scripted
 from toys import ToySets
 from defendability import Game, stats
+from defendability.attackers.base import Attacker
 from defendability.errors import ParameterError
 from defendability.game import check_distance, default_distance_samples, referee_distribution
 from defendability.spaces import FiniteDistribution, Gaussian, UniformDiscrete
@@ -177,3 +178,32 @@ def test_numpy_floats_are_accepted_as_eps():
 def test_objects_of_the_wrong_kind_are_named():
     with pytest.raises(ParameterError, match="attacker must be an Attacker"):
         Game(ToySets(8, 4), 5, Coin(0.3), 0.2)
+
+
+class _Mutator(Attacker):
+    """After seeing x*, edits the f it was handed (in place) to agree with its f*."""
+
+    name = "mutator"
+
+    def setup(self, cls, eps, rng):
+        from defendability.classes.subsets import SubsetFunction
+
+        return cls.default_distribution(), SubsetFunction(np.array([0]), cls.N)
+
+    def backdoor(self, cls, dist, f, x_star, eps, rng):
+        from defendability.classes.subsets import SubsetFunction
+
+        flipped = sorted(set(f.elements.tolist()) ^ {int(x_star)})
+        f.elements = np.array(flipped, dtype=np.int64)  # the referee's f, if it kept the same object
+        f._mask[:] = 0
+        f._mask[f.elements] = 1
+        return SubsetFunction(np.array([0]), cls.N) if int(x_star) != 0 else SubsetFunction(np.array([], int), cls.N)
+
+
+def test_an_attacker_cannot_edit_f_after_seeing_the_trigger():
+    """The attacker keeps the object it made; an edit to it after x* is drawn changes
+    nothing the referee uses, or (where the referee's f is that object) voids the round."""
+    game = Game("subsets:N=16,d=4", _Mutator(), "accept", 0.1)
+    r = game.play(rounds=40, seed=2)
+    assert r.valid_rounds == 0 and set(r.invalid_reasons) <= {"f_changed", "no_flip"}
+    assert r.invalid_reasons.get("f_changed", 0) >= 30

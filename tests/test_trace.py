@@ -45,7 +45,7 @@ def test_replaying_the_tape_recomputes_f_and_f_star(attacker):
     rounds = [game.play_round(seed=21, index=i) for i in range(12)]
     assert any(r.status == "valid" for r in rounds)
     for g, trace in rec.seen:
-        assert isinstance(trace, Trace) and trace.seed == 21
+        assert isinstance(trace, Trace) and not hasattr(trace, "seed")  # the tape, not the match's seed
         _, f = trace.replay_setup()
         if trace.x_star is None:  # clean side: the model is the attacker's f
             assert g == f
@@ -54,6 +54,16 @@ def test_replaying_the_tape_recomputes_f_and_f_star(attacker):
         else:  # backdoor side: the model is what the attacker's backdoor returns for x*
             assert g == trace.replay_backdoor() and g != f
             assert g(trace.x_star[None])[0] != f(trace.x_star[None])[0]
+
+
+def test_the_tape_is_the_attackers_stream_of_the_round():
+    rec = Recorder()
+    Game("parities:n=8", "shatter", rec, 1 / 8, trace=True).play_round(seed=21, index=5)
+    first = np.random.default_rng(np.random.SeedSequence(21, spawn_key=(5, 0))).integers(0, 2**63, 8)
+    assert len(rec.seen) == 2
+    for _, trace in rec.seen:  # both sides: a fresh copy of the round's attacker stream each time
+        assert np.array_equal(trace.tape().integers(0, 2**63, 8), first)
+        assert np.array_equal(trace.tape().integers(0, 2**63, 8), first)
 
 
 def test_no_trace_unless_asked_and_only_to_defenders_that_use_it():

@@ -29,6 +29,7 @@ code, its random tape and, on the backdoor side, the trigger it was shown.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import time
@@ -47,12 +48,13 @@ from .errors import IncompatibleError, ParameterError, check
 from .registry import build
 from .spaces import (Distribution, Empirical, FiniteDistribution, Gaussian, Sampler, UniformCube, UniformDiscrete,
                      UniformInterval)
-from .trace import ATTACKER_STREAM, Trace
+from .trace import Trace
 
 INVALID_POLICIES = ("defender_wins", "void")
 
 #: Rule violations the referee can find. ``no_backdoor`` is the attacker saying it has none.
-INVALID_REASONS = ("no_backdoor", "not_a_member", "no_flip", "too_far", "f_not_a_member", "bad_distribution")
+INVALID_REASONS = ("no_backdoor", "not_a_member", "no_flip", "too_far", "f_not_a_member", "bad_distribution",
+                   "f_changed")
 
 #: Distribution types whose sampling code is the library's (exact types, not subclasses).
 TRUSTED_DISTRIBUTIONS = (FiniteDistribution, UniformDiscrete, UniformCube, Gaussian, UniformInterval, Empirical)
@@ -65,7 +67,6 @@ MIN_EPS = 1e-12
 # seed: what one player draws never shifts another's numbers. (Three rather than one
 # per draw: making a generator costs about 17 us, a sizeable part of a fast round.)
 _STREAMS = ("attacker", "referee", "defender")
-assert _STREAMS[ATTACKER_STREAM] == "attacker"  # a Trace's tape is the attacker's stream
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,8 @@ class Game:
                 article = "an" if base.__name__[0] in "AEIOU" else "a"
                 raise ParameterError(f"{kind} must be {article} {base.__name__} or a SPEC string, "
                                      f"got {type(obj).__name__}")
+        attacker.check_class(self.cls)
+        self.defender.check_class(self.cls)
         if getattr(self.defender, "uses_trace", False) and not trace:
             raise IncompatibleError(f"defender {self.defender!r} needs the attacker's trace: turn on trace access "
                                     "(--trace, or trace = true in a config)")
@@ -196,6 +199,7 @@ class Game:
         """Play round ``index`` of the match seeded by ``seed`` (deterministic in both)."""
         rng = _round_rngs(seed, index)
         cls, eps = self.cls, self.eps
+        tape = Trace.from_stream(self.attacker, cls, eps, rng["attacker"]) if self.trace else None
         dist, f = self.attacker.setup(cls, eps, rng["attacker"])
         # The attacker broke the rules before any trigger: nothing to play.
         dist = referee_distribution(dist)
@@ -203,16 +207,23 @@ class Game:
             return Round(index, "bad_distribution", None, None, None, None, None, 0, 0, 0, 0.0, 0.0)
         if not isinstance(f, Function) or not cls.contains(f):
             return Round(index, "f_not_a_member", None, None, None, None, None, 0, 0, 0, 0.0, 0.0)
+        # From here the referee uses its own member built from the checked representation;
+        # the attacker keeps the object it made. Its key is recorded so that a change made
+        # to it while the attacker holds it (a class whose rebuild is f itself) voids the round.
+        attackers_f, f = f, cls.rebuild(f)
+        key = f.key()
         # The trigger and the clean input, drawn together before the attacker moves on.
         x_star, x = dist.sample(rng["referee"], 2)
-        f_star = self.attacker.backdoor(cls, dist, f, x_star, eps, rng["attacker"])
+        f_star = self.attacker.backdoor(cls, dist, attackers_f, x_star, eps, rng["attacker"])
 
         status, distance = "valid", None
-        if f_star is None:
+        if f.key() != key or not cls.contains(f):
+            status = "f_changed"
+        elif f_star is None:
             status = "no_backdoor"
         elif not isinstance(f_star, Function) or not cls.contains(f_star):
             status = "not_a_member"
-        elif f_star(x_star[None])[0] == f(x_star[None])[0]:
+        elif (f_star := cls.rebuild(f_star))(x_star[None])[0] == f(x_star[None])[0]:
             status = "no_flip"
         else:
             distance = check_distance(cls, f, f_star, dist, eps, rng["referee"], self.distance_samples)
@@ -222,8 +233,7 @@ class Game:
         if status != "valid" and self.invalid_policy == "void":
             return Round(index, status, None, None, None, None, distance, 0, 0, 0, 0.0, 0.0)
 
-        traces = (Trace(self.attacker, cls, eps, seed, index), Trace(self.attacker, cls, eps, seed, index, x_star)) \
-            if self.trace else (None, None)
+        traces = (tape, dataclasses.replace(tape, x_star=x_star)) if tape is not None else (None, None)
         c_rej, c_score, ev, sm, fit_s, dec_s = self._decide(f, dist, x, rng["defender"], traces[0])
         if status != "valid":  # defender_wins: no backdoor side to play
             return Round(index, status, c_rej, c_score, False, None, distance, ev, sm, 1, fit_s, dec_s)

@@ -4,8 +4,9 @@ A variant of the game proposed in the motivating post (THEORY.md §5.3): besides
 function and the input, the defender receives the attacker's *trace*: its code, its
 random tape (from which its keys were drawn) and, on the backdoor side, the trigger it
 was shown. Every attacker produces one without doing anything, because attackers are
-deterministic given their random stream: the tape is the stream
-``SeedSequence(seed, spawn_key=(round, 0))`` the referee made for the attacker, and
+deterministic given their random stream: the tape is the state of the generator the
+referee made for the attacker at the start of the round (the generator state, not the
+match's seed, from which the referee's and the defender's streams would follow), and
 replaying ``setup`` (and ``backdoor``, given x*) from it recomputes the key, the
 original function and the edit that planted the backdoor.
 
@@ -14,14 +15,17 @@ Here the key and the edit list are not stored but recomputed by replay from the 
 seed (the tape), which carries the same information and works for every attacker,
 including those written later, without each one keeping a record. The clean side's trace
 has no trigger (that model was produced by ``setup`` alone); the backdoor side's has
-x*. A defender that uses only the tape (``key-holder``) sees the same kind of trace on
-both sides.
+x*. So with trace access detection is trivial by construction (THEORY.md §5.3: "a test
+where the key-holder fails has found a bug"): even "REJECT iff the trace has a trigger"
+wins every round. The library's ``key-holder`` uses only the tape, which is the same
+kind of information on both sides, and checks the model against it.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,25 +34,30 @@ if TYPE_CHECKING:  # pragma: no cover
     from .classes.base import Function, FunctionClass
     from .spaces import Distribution
 
-#: Index of the attacker's stream among a round's streams (``game._STREAMS``).
-ATTACKER_STREAM = 0
-
-
 @dataclass(frozen=True, eq=False)
 class Trace:
-    """The attacker's side of one round: its code, its tape and, on the backdoor side,
-    the trigger ``x_star`` (shape ``point_shape``; ``None`` on the clean side)."""
+    """The attacker's side of one round: its code, its tape (``tape_state``: the state of
+    its generator at the start of the round, as ``bit_generator.state`` gives it) and, on
+    the backdoor side, the trigger ``x_star`` (shape ``point_shape``; ``None`` on the
+    clean side)."""
 
     attacker: "Attacker"
     cls: "FunctionClass"
     eps: float
-    seed: int
-    round: int
+    tape_state: dict[str, Any] = field(repr=False)
     x_star: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_stream(cls, attacker: "Attacker", fclass: "FunctionClass", eps: float, rng: np.random.Generator,
+                    x_star: np.ndarray | None = None) -> "Trace":
+        """The trace of an attacker whose stream is ``rng``, not yet drawn from."""
+        return cls(attacker, fclass, eps, copy.deepcopy(rng.bit_generator.state), x_star)
 
     def tape(self) -> np.random.Generator:
         """A fresh copy of the attacker's random stream of this round."""
-        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(self.round, ATTACKER_STREAM)))
+        bit_generator = getattr(np.random, self.tape_state["bit_generator"])()
+        bit_generator.state = copy.deepcopy(self.tape_state)
+        return np.random.Generator(bit_generator)
 
     def replay_setup(self) -> tuple["Distribution", "Function"]:
         """``(D, f)`` as the attacker chose them in this round (D as the referee uses it)."""

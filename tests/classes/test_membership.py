@@ -131,10 +131,20 @@ def test_keyed_hash_key_is_derived_not_cached():
     x = np.random.default_rng(0).integers(0, 2, (64, 8), dtype=np.uint8)
     with pytest.raises(AttributeError):
         f._aes_key = g._aes_key
-    f.__dict__["_aes_key"] = g._aes_key  # an instance entry cannot shadow the property
+    f.__dict__["_aes_key"] = g._aes_key  # an instance entry cannot shadow the property,
     np.testing.assert_array_equal(f(x), HashFunction(3, 8, 0)(x))
+    assert not cls.contains(f) and not cls.contains(Counted(f))  # but one named like it is refused
+    del f.__dict__["_aes_key"]
     assert cls.contains(f) and cls.contains(Counted(f))
     assert not cls.contains(HashFunction(16, 8, 0)) and not cls.contains(HashFunction(3, 9, 0))
+
+
+@pytest.mark.parametrize("name", ["subsets", "parities", "halfspaces", "conjunctions"])
+def test_an_instance_attribute_hiding_a_method_is_not_a_member(name):
+    cls, f = _member(name, seed=4)
+    assert cls.contains(f)
+    f.__dict__["__call__"] = lambda x: 1 - type(f).__call__(f, x)  # what a Python call of f.__call__ would find
+    assert not cls.contains(f) and not cls.contains(Counted(f))
 
 
 def test_interval_union_and_threshold_members():

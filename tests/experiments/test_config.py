@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from defendability import registry
 from defendability.errors import UserError
 from defendability.experiments.cell import Cell
 from defendability.experiments.config import ConfigError, RangeModel, SweepConfig, load_config, parse_config
@@ -271,7 +272,7 @@ VALID_TOP = "name, seed, rounds, invalid_policy, trace, chunk_rounds, descriptio
                                   "'subsets:N=3,d=4': subsets:"),
     (BASE.replace('"mixture", "shatter"', '"mixture", "shatterr"'),
      "x.toml: cell (d=2, attacker=shatterr, eps_times_d=0.1): attacker 'shatterr': unknown attacker 'shatterr'; "
-     "valid: mixture, null, point-flip, shatter, worst-case"),
+     f"valid: {', '.join(registry.names('attackers'))}"),
     (BASE.replace("learner=closure", "learner=closure,votrs=3"), "x.toml: cell (d=2, attacker=mixture, "
                                                                  "eps_times_d=0.1): defender"),
     (BASE.replace('name = "t"', 'name = "../up"'), "x.toml: name: '../up' must be 1 to 100 letters, digits"),

@@ -41,6 +41,12 @@ class Attacker(ABC):
         ``x_star`` is one point, shape ``point_shape``.
         """
 
+    def check_class(self, cls: FunctionClass) -> None:
+        """Raise :class:`~defendability.errors.IncompatibleError` (one line) if this
+        attacker cannot play on ``cls``; the referee calls it before any round, so a
+        sweep with an impossible cell fails before any work. The default accepts every
+        class (attackers that need a hook find out in ``setup``)."""
+
     def against(self, defender: "Defender") -> "Attacker":
         """The attacker to play against ``defender``. Adaptive attackers return a copy
         bound to it (the game is "exists defender, for all attackers": an attacker may

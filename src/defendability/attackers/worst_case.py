@@ -13,7 +13,7 @@ from ..classes.base import Counted, Function, FunctionClass
 from ..errors import UserError, check
 from ..registry import build, register
 from ..spaces import Distribution, Sampler
-from ..trace import ATTACKER_STREAM, Trace
+from ..trace import Trace
 from .base import Attacker
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,6 +61,9 @@ class WorstCase(Attacker):
         self.trials = trials
         self.max_candidates = max_candidates
         self.defender: Defender | None = None
+
+    def check_class(self, cls: FunctionClass) -> None:
+        self.base.check_class(cls)
 
     def against(self, defender: "Defender") -> "WorstCase":
         bound = copy.copy(self)
@@ -133,11 +136,10 @@ class WorstCase(Attacker):
         """The trace a defender with trace access will receive on the backdoor side: this
         attacker's tape is the round's attacker stream, which ``rng`` was made from."""
         tape = getattr(rng.bit_generator, "seed_seq", None)
-        if not (isinstance(tape, np.random.SeedSequence) and isinstance(tape.entropy, int)
-                and len(tape.spawn_key) == 2 and tape.spawn_key[1] == ATTACKER_STREAM):
+        if not isinstance(tape, np.random.SeedSequence):
             raise UserError("worst-case: against a defender with trace access it needs the round's attacker "
                             "stream (play it through the referee)")
-        return Trace(self, cls, eps, tape.entropy, tape.spawn_key[0], np.asarray(x_star))
+        return Trace.from_stream(self, cls, eps, np.random.default_rng(tape), np.asarray(x_star))
 
     def __repr__(self) -> str:
         return f"{self.name}:base={self.base!r},trials={self.trials},max_candidates={self.max_candidates}"

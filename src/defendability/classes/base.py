@@ -12,6 +12,7 @@ random members, and (where it can) the exact distance between two members.
 
 from __future__ import annotations
 
+import inspect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -88,7 +89,24 @@ def exact_member(f: object, kind: type) -> Any:
     """
     if type(f) is Counted:
         f = f.function
-    return f if type(f) is kind else None
+    if type(f) is not kind or shadows_behaviour(f):
+        return None
+    return f
+
+
+def shadows_behaviour(obj: object) -> bool:
+    """Whether ``obj`` has an instance attribute that hides a method or property of its
+    type (``f._walk = ...``, ``net.evaluate = ...``): the object would then compute
+    something its class's code does not, whatever its representation says."""
+    own = getattr(obj, "__dict__", None)
+    if not own:
+        return False
+    for name in own:
+        static = inspect.getattr_static(type(obj), name, None)
+        if static is not None and (callable(static) or isinstance(static, (property, staticmethod, classmethod))
+                                   or hasattr(static, "__get__")):
+            return True
+    return False
 
 
 def is_array(value: object, shape: tuple[int, ...], dtype: Any) -> bool:
@@ -225,6 +243,14 @@ class FunctionClass(ABC):
     @abstractmethod
     def contains(self, f: Function) -> bool:
         """Whether ``f`` is a member of this class (checks the representation)."""
+
+    def rebuild(self, f: Function) -> Function:
+        """A fresh member built from ``f``'s checked representation (``f`` passed
+        :meth:`contains`), which the referee uses from then on: for the flip check, the
+        distance and the defender. Classes whose members keep caches or nested objects
+        (which a check of the representation might not cover) override it so that only
+        the representation counts; the default returns ``f`` itself."""
+        return f
 
     @abstractmethod
     def random_member(self, rng: np.random.Generator) -> Function:

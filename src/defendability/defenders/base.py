@@ -52,6 +52,11 @@ class Defender(ABC):
             rng: np.random.Generator) -> Detector:
         """Fit a detector for the given function ``g`` (a member of ``cls``)."""
 
+    def check_class(self, cls: FunctionClass) -> None:
+        """Raise :class:`~defendability.errors.IncompatibleError` (one line) if this
+        defender cannot play on ``cls``; called by the referee before any round. The
+        default accepts every class."""
+
     def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
         """Upper bounds ``{"alpha": ..., "beta": ...}`` the theory gives, if any."""
         return None
