@@ -36,6 +36,13 @@ def _parse_eps(text: str) -> float:
     return float(value)
 
 
+def _parse_budget(text: str) -> tuple[float, float]:
+    parts = [registry.parse_value(p) for p in text.split(",")]
+    if len(parts) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in parts):
+        _fail(f"--budget {text!r} must be two numbers >= 0, 'LINF,L2' (e.g. 0.01,0.5)")
+    return float(parts[0]), float(parts[1])
+
+
 def _fmt_ci(ci: tuple[float, float] | list[float]) -> str:
     return f"[{ci[0]:.4f}, {ci[1]:.4f}]"
 
@@ -51,20 +58,28 @@ def play(
     invalid_policy: str = typer.Option("defender_wins", "--invalid-policy", help="defender_wins or void"),
     trace: bool = typer.Option(False, "--trace", help="trace access: defenders may see the attacker's trace "
                                "(random tape, trigger); key-holder needs it"),
+    mode: str = typer.Option("random-trigger", "--mode", help="random-trigger (the paper's game), perturbation "
+                             "(the attacker activates a natural input within a budget) or static (only the model)"),
+    budget: Optional[str] = typer.Option(None, "--budget", help="perturbation budget 'LINF,L2' (default: the "
+                                         "attacker's declared budget)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
 ) -> None:
     """Play the backdoor defense game and report alpha, beta and the win rate."""
     from .game import Game
 
     try:
-        game = Game(cls, attacker, defender, _parse_eps(eps), invalid_policy=invalid_policy, trace=trace)
+        game = Game(cls, attacker, defender, _parse_eps(eps), invalid_policy=invalid_policy, trace=trace, mode=mode,
+                    budget=None if budget is None else _parse_budget(budget))
         result = game.play(rounds=rounds, seed=seed)
     except UserError as err:
         _fail(str(err))
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), default=float) + "\n")
         return
-    _out.print(f"class {result.cls} | attacker {result.attacker} | defender {result.defender} | eps {result.eps:g}",
+    where = "" if result.mode == "random-trigger" else f" | mode {result.mode}" + (
+        f" (budget l_inf {result.budget[0]:g}, l2 {result.budget[1]:g})" if result.budget else "")
+    _out.print(f"class {result.cls} | attacker {result.attacker} | defender {result.defender} | eps {result.eps:g}"
+               f"{where}",
                markup=False, soft_wrap=True)
     table = Table()
     table.add_column("measure")

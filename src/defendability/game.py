@@ -54,7 +54,12 @@ INVALID_POLICIES = ("defender_wins", "void")
 
 #: Rule violations the referee can find. ``no_backdoor`` is the attacker saying it has none.
 INVALID_REASONS = ("no_backdoor", "not_a_member", "no_flip", "too_far", "f_not_a_member", "bad_distribution",
-                   "f_changed")
+                   "f_changed", "too_perturbed")
+
+#: What the defender is shown on the backdoor side (THEORY.md §1, §6): the random trigger
+#: x* (the paper's game), an input the attacker perturbed within a budget, or an ordinary
+#: input (static: only the model can tell).
+MODES = ("random-trigger", "perturbation", "static")
 
 #: Distribution types whose sampling code is the library's (exact types, not subclasses).
 TRUSTED_DISTRIBUTIONS = (FiniteDistribution, UniformDiscrete, UniformCube, Gaussian, UniformInterval, Empirical)
@@ -150,11 +155,19 @@ class Game:
     ``distance_samples`` fixes the sample size of estimated distances (default
     :func:`default_distance_samples`). ``trace``: trace access, the defender may receive
     the attacker's :class:`Trace` (a defender with ``uses_trace`` requires it).
+    ``mode`` (:data:`MODES`): ``"random-trigger"`` (the paper's game: the referee draws
+    x*, the attacker's f* must flip it); ``"perturbation"`` (THEORY §6: the attacker
+    plants f* without seeing a trigger, the referee draws x ~ D, the attacker activates
+    it, x' = activate(x), which must stay within ``budget`` = (l_inf, l2) of x (default:
+    what the attacker declares) and flip f*(x') against f(x')); ``"static"`` (the defender
+    sees f* with an ordinary input ~ D, so only the model can give it away; the attacker
+    backdoors a referee-drawn x* as in the random-trigger game, or plants if it only
+    plays perturbation). In every mode f* must be a member within eps of f.
     """
 
     def __init__(self, cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str,
                  eps: float, *, invalid_policy: str = "defender_wins", distance_samples: int | None = None,
-                 trace: bool = False):
+                 trace: bool = False, mode: str = "random-trigger", budget: tuple[float, float] | None = None):
         check(isinstance(eps, numbers.Real) and not isinstance(eps, bool) and 0.0 < eps < 1.0,
               f"eps must be in (0, 1), got {eps}")
         check(eps >= MIN_EPS, f"eps must be >= {MIN_EPS:g} (float resolution), got {eps}")
@@ -163,6 +176,9 @@ class Game:
         check(distance_samples is None or distance_samples >= 100,
               f"distance_samples must be >= 100, got {distance_samples}")
         check(isinstance(trace, bool), f"trace must be true or false, got {trace!r}")
+        check(mode in MODES, f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        check(budget is None or mode == "perturbation", f"a perturbation budget is for mode perturbation, "
+                                                         f"not {mode!r}")
         self.cls: FunctionClass = build("classes", cls)
         self.defender: Defender = build("defenders", defender)
         attacker = build("attackers", attacker)
@@ -174,6 +190,12 @@ class Game:
                                      f"got {type(obj).__name__}")
         attacker.check_class(self.cls)
         self.defender.check_class(self.cls)
+        if mode not in attacker.modes:
+            raise IncompatibleError(f"attacker {attacker!r} plays the modes {', '.join(attacker.modes)}, "
+                                    f"not {mode!r}")
+        #: The perturbation budget (l_inf, l2) the referee enforces in perturbation mode:
+        #: ``budget``, else the one the attacker declares.
+        self.budget = self._budget(attacker, budget) if mode == "perturbation" else None
         if getattr(self.defender, "uses_trace", False) and not trace:
             raise IncompatibleError(f"defender {self.defender!r} needs the attacker's trace: turn on trace access "
                                     "(--trace, or trace = true in a config)")
@@ -182,6 +204,14 @@ class Game:
         self.invalid_policy = invalid_policy
         self.distance_samples = distance_samples
         self.trace = trace
+        self.mode = mode
+
+    def _budget(self, attacker: Attacker, budget: tuple[float, float] | None) -> tuple[float, float]:
+        value = attacker.perturbation_budget(self.cls) if budget is None else budget
+        ok = isinstance(value, tuple) and len(value) == 2 and all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and v >= 0 for v in value)
+        check(ok, f"the perturbation budget must be (l_inf, l2), two numbers >= 0, got {value!r}")
+        return float(value[0]), float(value[1])
 
     # -- one round -------------------------------------------------------------------
     def _decide(self, g: Function, dist: Distribution, x: np.ndarray, rng: np.random.Generator,
@@ -198,8 +228,8 @@ class Game:
     def play_round(self, seed: int, index: int) -> Round:
         """Play round ``index`` of the match seeded by ``seed`` (deterministic in both)."""
         rng = _round_rngs(seed, index)
-        cls, eps = self.cls, self.eps
-        tape = Trace.from_stream(self.attacker, cls, eps, rng["attacker"]) if self.trace else None
+        cls, eps, mode = self.cls, self.eps, self.mode
+        tape = Trace.from_stream(self.attacker, cls, eps, rng["attacker"], mode=mode) if self.trace else None
         dist, f = self.attacker.setup(cls, eps, rng["attacker"])
         # The attacker broke the rules before any trigger: nothing to play.
         dist = referee_distribution(dist)
@@ -212,34 +242,66 @@ class Game:
         # to it while the attacker holds it (a class whose rebuild is f itself) voids the round.
         attackers_f, f = f, cls.rebuild(f)
         key = f.key()
-        # The trigger and the clean input, drawn together before the attacker moves on.
-        x_star, x = dist.sample(rng["referee"], 2)
-        f_star = self.attacker.backdoor(cls, dist, attackers_f, x_star, eps, rng["attacker"])
+        # The trigger (random-trigger, static) or the natural input the attacker perturbs
+        # (perturbation), and the clean input: drawn together before the attacker moves on.
+        shown, x = dist.sample(rng["referee"], 2)
+        if mode == "perturbation" or (mode == "static" and not self.attacker.triggered):
+            f_star = self.attacker.plant(cls, dist, attackers_f, eps, rng["attacker"])
+        else:
+            f_star = self.attacker.backdoor(cls, dist, attackers_f, shown, eps, rng["attacker"])
 
-        status, distance = "valid", None
+        status, distance, x_backdoor = "valid", None, shown
         if f.key() != key or not cls.contains(f):
             status = "f_changed"
         elif f_star is None:
             status = "no_backdoor"
         elif not isinstance(f_star, Function) or not cls.contains(f_star):
             status = "not_a_member"
-        elif (f_star := cls.rebuild(f_star))(x_star[None])[0] == f(x_star[None])[0]:
-            status = "no_flip"
         else:
-            distance = check_distance(cls, f, f_star, dist, eps, rng["referee"], self.distance_samples)
-            if not distance.ok:
-                status = "too_far"
+            attackers_f_star, f_star = f_star, cls.rebuild(f_star)
+            # where f* must flip f: the trigger, or the activated input; a planted f*
+            # shown statically has no trigger and must only differ from f
+            flip_at: np.ndarray | None = shown
+            if mode == "perturbation":
+                x_backdoor = flip_at = self.attacker.activate(cls, attackers_f_star, shown, rng["attacker"])
+                status = self._check_perturbation(shown, x_backdoor)
+            elif mode == "static":  # the defender sees the model with an ordinary input
+                x_backdoor = dist.sample(rng["referee"], 1)[0]
+                if not self.attacker.triggered:
+                    flip_at = None
+                    status = "no_backdoor" if f_star.key() == f.key() else status
+            if status == "valid" and flip_at is not None and f_star(flip_at[None])[0] == f(flip_at[None])[0]:
+                status = "no_flip"
+            if status == "valid":
+                distance = check_distance(cls, f, f_star, dist, eps, rng["referee"], self.distance_samples)
+                if not distance.ok:
+                    status = "too_far"
 
         if status != "valid" and self.invalid_policy == "void":
             return Round(index, status, None, None, None, None, distance, 0, 0, 0, 0.0, 0.0)
 
-        traces = (tape, dataclasses.replace(tape, x_star=x_star)) if tape is not None else (None, None)
+        traces = (tape, dataclasses.replace(tape, x_star=shown)) if tape is not None else (None, None)
         c_rej, c_score, ev, sm, fit_s, dec_s = self._decide(f, dist, x, rng["defender"], traces[0])
         if status != "valid":  # defender_wins: no backdoor side to play
             return Round(index, status, c_rej, c_score, False, None, distance, ev, sm, 1, fit_s, dec_s)
-        b_rej, b_score, ev2, sm2, fit2, dec2 = self._decide(f_star, dist, x_star, rng["defender"], traces[1])
+        b_rej, b_score, ev2, sm2, fit2, dec2 = self._decide(f_star, dist, x_backdoor, rng["defender"], traces[1])
         return Round(index, status, c_rej, c_score, not b_rej, b_score, distance,
                      ev + ev2, sm + sm2, 2, fit_s + fit2, dec_s + dec2)
+
+    def _check_perturbation(self, x: np.ndarray, x_act: object) -> str:
+        """``"valid"`` when the activated input has x's shape, is finite and is within the
+        perturbation budget of x (l_inf and l2), else ``"too_perturbed"``."""
+        x_act = np.asarray(x_act) if isinstance(x_act, np.ndarray) else None
+        if x_act is None or x_act.shape != x.shape or not np.issubdtype(x_act.dtype, np.number) \
+                or not bool(np.all(np.isfinite(x_act))):
+            return "too_perturbed"
+        delta = (x_act.astype(np.float64) - np.asarray(x, dtype=np.float64)).reshape(-1)
+        linf, l2 = self.budget
+        # a relative slack of 1e-9 absorbs float rounding in the attacker's arithmetic
+        if float(np.max(np.abs(delta), initial=0.0)) > linf * (1 + 1e-9) or \
+                float(np.linalg.norm(delta)) > l2 * (1 + 1e-9):
+            return "too_perturbed"
+        return "valid"
 
     def play_rounds(self, seed: int, indices: range | list[int]) -> list[Round]:
         """Play the given rounds; any split of ``range(R)`` gives the same rounds."""
@@ -292,7 +354,8 @@ class Game:
                 "distance_samples_per_check": (sum(estimated) / len(estimated)) if estimated else 0,
             },
             cls=repr(self.cls), attacker=repr(self.attacker), defender=repr(self.defender),
-            invalid_policy=self.invalid_policy, trace=self.trace,
+            invalid_policy=self.invalid_policy, trace=self.trace, mode=self.mode,
+            budget=None if self.budget is None else list(self.budget),
             lower_bound=self.attacker.lower_bound(self.cls, self.eps),
             guarantee=self.defender.guarantee(self.cls, self.eps),
             clean_scores=clean_scores, backdoor_scores=backdoor_scores,
@@ -312,7 +375,9 @@ class GameResult:
     more suspicious; the TPR threshold is calibrated on half of the clean scores and the
     FPR realised on the other half). ``lower_bound``: the attacker's theoretical lower
     bound on alpha + beta for every defender; ``guarantee``: the defender's theoretical
-    upper bounds on alpha and beta. ``trace``: whether the match gave trace access.
+    upper bounds on alpha and beta. ``trace``: whether the match gave trace access;
+    ``mode`` and ``budget``: the game mode and, in perturbation mode, the (l_inf, l2)
+    budget the referee enforced.
     """
 
     alpha: float
@@ -340,6 +405,8 @@ class GameResult:
     defender: str
     invalid_policy: str
     trace: bool
+    mode: str
+    budget: list[float] | None
     lower_bound: float | None
     guarantee: dict[str, float] | None
     clean_scores: list[float] = field(repr=False)
@@ -370,7 +437,8 @@ def _nan_to_none(value: Any) -> Any:
 
 def play(cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str, eps: float,
          rounds: int = 1000, seed: int = 0, *, invalid_policy: str = "defender_wins",
-         distance_samples: int | None = None, trace: bool = False) -> GameResult:
+         distance_samples: int | None = None, trace: bool = False, mode: str = "random-trigger",
+         budget: tuple[float, float] | None = None) -> GameResult:
     """Play a match and return its :class:`GameResult`.
 
     >>> r = play("parities:n=12", "shatter", "vote:learner=span", eps=1/12, rounds=200, seed=0)
@@ -378,5 +446,5 @@ def play(cls: FunctionClass | str, attacker: Attacker | str, defender: Defender 
     True
     """
     game = Game(cls, attacker, defender, eps, invalid_policy=invalid_policy, distance_samples=distance_samples,
-                trace=trace)
+                trace=trace, mode=mode, budget=budget)
     return game.play(rounds=rounds, seed=seed)

@@ -46,12 +46,13 @@ class Trace:
     eps: float
     tape_state: dict[str, Any] = field(repr=False)
     x_star: np.ndarray | None = field(default=None, repr=False)
+    mode: str = "random-trigger"
 
     @classmethod
     def from_stream(cls, attacker: "Attacker", fclass: "FunctionClass", eps: float, rng: np.random.Generator,
-                    x_star: np.ndarray | None = None) -> "Trace":
+                    x_star: np.ndarray | None = None, mode: str = "random-trigger") -> "Trace":
         """The trace of an attacker whose stream is ``rng``, not yet drawn from."""
-        return cls(attacker, fclass, eps, copy.deepcopy(rng.bit_generator.state), x_star)
+        return cls(attacker, fclass, eps, copy.deepcopy(rng.bit_generator.state), x_star, mode)
 
     def tape(self) -> np.random.Generator:
         """A fresh copy of the attacker's random stream of this round."""
@@ -64,11 +65,15 @@ class Trace:
         return self._setup(self.tape())
 
     def replay_backdoor(self) -> "Function | None":
-        """The backdoored function the attacker returned for ``x_star`` (backdoor side only)."""
+        """The backdoored function the attacker returned (backdoor side only): for
+        ``x_star``, or planted (perturbation mode, and static mode for an attacker that
+        plants), in which case ``x_star`` is the natural input it was shown."""
         if self.x_star is None:
             raise ValueError("the clean side's trace has no trigger: nothing was backdoored")
         rng = self.tape()
         dist, f = self._setup(rng)
+        if self.mode == "perturbation" or (self.mode == "static" and not self.attacker.triggered):
+            return self.attacker.plant(self.cls, dist, f, self.eps, rng)
         return self.attacker.backdoor(self.cls, dist, f, self.x_star, self.eps, rng)
 
     def _setup(self, rng: np.random.Generator) -> tuple["Distribution", "Function"]:

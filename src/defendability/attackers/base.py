@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..classes.base import Function, FunctionClass
+from ..errors import IncompatibleError
 from ..spaces import Distribution
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,6 +29,16 @@ class Attacker(ABC):
     """
 
     name: str = "attacker"
+    #: The game modes this attacker plays (``game.MODES``). An attacker that backdoors a
+    #: given trigger (``backdoor``) plays the random-trigger game and the static one; one
+    #: that plants a backdoor and activates inputs (``plant``, ``activate``,
+    #: ``perturbation_budget``) plays perturbation and static.
+    modes: tuple[str, ...] = ("random-trigger", "static")
+
+    @property
+    def triggered(self) -> bool:
+        """Whether the attacker backdoors a trigger it is given (random-trigger style)."""
+        return "random-trigger" in self.modes
 
     @abstractmethod
     def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
@@ -40,6 +51,22 @@ class Attacker(ABC):
 
         ``x_star`` is one point, shape ``point_shape``.
         """
+
+    def plant(self, cls: FunctionClass, dist: Distribution, f: Function, eps: float,
+              rng: np.random.Generator) -> Function | None:
+        """Perturbation mode (THEORY §6): a backdoored f* (a member within eps of f),
+        planted before any input is seen, or ``None``."""
+        raise IncompatibleError(f"attacker {self!r} does not plant backdoors (it plays {', '.join(self.modes)})")
+
+    def activate(self, cls: FunctionClass, f_star: Function, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Perturbation mode: the input x' (shape ``point_shape``) that makes f* differ
+        from f, made from the natural input ``x``; the referee checks it against
+        :meth:`perturbation_budget`."""
+        raise IncompatibleError(f"attacker {self!r} does not activate inputs (it plays {', '.join(self.modes)})")
+
+    def perturbation_budget(self, cls: FunctionClass) -> tuple[float, float]:
+        """The (l_inf, l2) norms of x' - x this attacker declares for perturbation mode."""
+        raise IncompatibleError(f"attacker {self!r} declares no perturbation budget")
 
     def check_class(self, cls: FunctionClass) -> None:
         """Raise :class:`~defendability.errors.IncompatibleError` (one line) if this

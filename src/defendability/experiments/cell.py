@@ -10,7 +10,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Cell:
-    """A match to play: SPECs, eps, rounds, seed, policy and trace access, plus the grid values that
+    """A match to play: SPECs, eps, rounds, seed, policy, trace access and game mode, plus the grid values that
     produced it (``params``, for reports). ``cell_id`` is a stable hash of everything
     that determines the outcome, so a re-run recognises finished cells."""
 
@@ -22,13 +22,16 @@ class Cell:
     seed: int
     invalid_policy: str = "defender_wins"
     trace: bool = False
+    mode: str = "random-trigger"
+    budget: tuple[float, float] | None = None
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def cell_id(self) -> str:
-        # ``trace`` enters the hash only when on, so cells without trace access keep the
-        # ids they had before the option existed (their runs still resume).
-        key = {k: v for k, v in asdict(self).items() if k != "params" and not (k == "trace" and not v)}
+        # options added later enter the hash only when not at their default, so cells that
+        # do not use them keep the ids they had before (their runs still resume)
+        defaults = {"trace": False, "mode": "random-trigger", "budget": None}
+        key = {k: v for k, v in asdict(self).items() if k != "params" and not (k in defaults and v == defaults[k])}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:

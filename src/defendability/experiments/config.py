@@ -50,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, V
 
 from .. import registry
 from ..errors import UserError
-from ..game import INVALID_POLICIES, Game
+from ..game import INVALID_POLICIES, MODES, Game
 from .cell import Cell
 
 #: Keys whose value is a SPEC template (top level, a ``[[sweep]]`` table, or a grid key).
@@ -97,6 +97,17 @@ def _number(value: Any) -> int | float:
 Number = Annotated[Any, PlainValidator(_number)]
 
 
+def _non_negative(value: Any) -> int | float:
+    value = _number(value)
+    if value < 0:
+        raise ValueError(f"expected a number >= 0, got {value}")
+    return value
+
+
+#: A perturbation norm: a number >= 0.
+NonNegative = Annotated[Any, PlainValidator(_non_negative)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, populate_by_name=False,
                               frozen=True)
@@ -140,6 +151,8 @@ class SweepModel(_Model):
     defender: str | None = None
     eps: Number | None = None
     trace: StrictBool | None = None
+    mode: Literal[MODES] | None = None  # type: ignore[valid-type]
+    budget: list[NonNegative] | None = Field(None, min_length=2, max_length=2)
     grid: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -151,6 +164,8 @@ class ConfigModel(_Model):
     rounds: int = Field(1000, ge=1, le=MAX_ROUNDS)
     invalid_policy: Literal[INVALID_POLICIES] = "defender_wins"  # type: ignore[valid-type]
     trace: StrictBool = False
+    mode: Literal[MODES] = "random-trigger"  # type: ignore[valid-type]
+    budget: list[NonNegative] | None = Field(None, min_length=2, max_length=2)
     chunk_rounds: int = Field(500, ge=1, le=MAX_ROUNDS)
     description: str = ""
     cls: str | None = Field(None, alias="class")
@@ -298,10 +313,14 @@ class _Sweep:
                                           (("class", model.cls), ("attacker", model.attacker),
                                            ("defender", model.defender), ("eps", model.eps)) if v is not None}
         self.canonical["grid"] = {a.key: a.canonical for a in self.axes}
-        #: Trace access for this sweep's cells (None: the top level's setting).
+        #: Trace access, game mode and perturbation budget for this sweep's cells (None:
+        #: the top level's setting).
         self.trace: bool | None = model.trace
-        if model.trace is not None:
-            self.canonical["trace"] = model.trace
+        self.mode: str | None = model.mode
+        self.budget: tuple[float, float] | None = None if model.budget is None else tuple(map(float, model.budget))
+        for key in ("trace", "mode", "budget"):
+            if getattr(model, key) is not None:
+                self.canonical[key] = list(self.budget) if key == "budget" else getattr(model, key)
 
     def _fail(self, key: tuple[Any, ...], what: str) -> None:
         raise ConfigError(f"{self.source}: {_where(self.loc + key)}: {what}")
@@ -356,7 +375,8 @@ class _Sweep:
                 self._fail(("grid", key), f"not used: no template has the placeholder {{{key}}} "
                                           f"(templates: {shown or 'all in the grid'})")
 
-    def cells(self, seed: int, rounds: int, invalid_policy: str, trace: bool,
+    def cells(self, seed: int, rounds: int, invalid_policy: str, trace: bool, mode: str,
+              budget: tuple[float, float] | None,
               cache: dict[tuple[str, str], Any]) -> list[tuple[Cell, dict[str, Scalar]]]:
         """Every cell of the grid in product order, with its grid point; its SPECs built
         (``cache`` maps ``(kind, spec)`` to the built component) and the match checked by
@@ -384,7 +404,7 @@ class _Sweep:
                 self._fail_cell(point, f"eps must be in (0, 1), got {eps:g}{how}")
             try:
                 Game(objects["class"], objects["attacker"], objects["defender"], eps, invalid_policy=invalid_policy,
-                     trace=trace)
+                     trace=trace, mode=mode, budget=budget)
             except UserError as err:
                 self._fail_cell(point, str(err))
             params: dict[str, Any] = dict(point)
@@ -395,8 +415,13 @@ class _Sweep:
                 params["eps_times_d"] = float(f"{eps * d:.{RANGE_DIGITS}g}")
             if trace:
                 params["trace"] = True
+            if mode != "random-trigger":
+                params["mode"] = mode
+            if budget is not None:
+                params["budget"] = list(budget)
             out.append((Cell(cls=specs["class"], attacker=specs["attacker"], defender=specs["defender"], eps=eps,
-                             rounds=rounds, seed=seed, invalid_policy=invalid_policy, trace=trace, params=params),
+                             rounds=rounds, seed=seed, invalid_policy=invalid_policy, trace=trace, mode=mode,
+                             budget=budget, params=params),
                         point))
         return out
 
@@ -483,7 +508,8 @@ def parse_config(text: str | bytes, source: str = "<string>") -> SweepConfig:
         sweeps = [_Sweep(s, ("sweep", i), source) for i, s in enumerate(model.sweep)]
     else:
         single = SweepModel.model_validate({"grid": model.grid or {}, "class": model.cls, "attacker": model.attacker,
-                                            "defender": model.defender, "eps": model.eps, "trace": None})
+                                            "defender": model.defender, "eps": model.eps, "trace": None,
+                                            "mode": None, "budget": None})
         sweeps = [_Sweep(single, (), source)]
     total = sum(s.size for s in sweeps)
     if total > MAX_CELLS:
@@ -493,7 +519,9 @@ def parse_config(text: str | bytes, source: str = "<string>") -> SweepConfig:
     seen: dict[str, str] = {}
     for s in sweeps:
         trace = model.trace if s.trace is None else s.trace
-        for cell, point in s.cells(model.seed, model.rounds, model.invalid_policy, trace, cache):
+        mode = model.mode if s.mode is None else s.mode
+        budget = (None if model.budget is None else tuple(map(float, model.budget))) if s.budget is None else s.budget
+        for cell, point in s.cells(model.seed, model.rounds, model.invalid_policy, trace, mode, budget, cache):
             label = f"{_where(s.loc) + ' ' if s.loc else ''}cell {_describe(point)}"
             if cell.cell_id in seen:
                 raise ConfigError(f"{source}: {label}: the same match as {seen[cell.cell_id]} "
@@ -506,6 +534,10 @@ def parse_config(text: str | bytes, source: str = "<string>") -> SweepConfig:
                                  "description": model.description}
     if model.trace:  # only when on: configs without the key keep their hash
         canonical["trace"] = True
+    if model.mode != "random-trigger":
+        canonical["mode"] = model.mode
+    if model.budget is not None:
+        canonical["budget"] = [float(v) for v in model.budget]
     if model.sweep is not None:
         canonical["sweep"] = [s.canonical for s in sweeps]
     else:

@@ -144,7 +144,7 @@ def cell_game(cell: Cell) -> Game:
     """The :class:`Game` of a cell, built once per process (cells that differ only in
     ``params`` share it: ``params`` do not change the match)."""
     return Game(cell.cls, cell.attacker, cell.defender, cell.eps, invalid_policy=cell.invalid_policy,
-                trace=cell.trace)
+                trace=cell.trace, mode=cell.mode, budget=cell.budget)
 
 
 def play_chunk(cell: Cell, start: int, stop: int, game: Game | None = None) -> ChunkResult:
