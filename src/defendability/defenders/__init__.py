@@ -5,6 +5,7 @@ from .boltzmann import Boltzmann, BoltzmannDetector
 from .key_holder import KeyHolder, KeyHolderDetector
 from .neighbours import Neighbours, NeighboursDetector
 from .rare_wire import RareWire, RareWireDetector
+from .smoothing import Smoothing, SmoothingDetector, smoothed_predict, smoothed_vote
 from .tree_depth import TreeDepth, TreeDepthDetector
 from .vote import Distill, PoolVote, Vote, VoteDetector
 
@@ -21,8 +22,12 @@ __all__ = [
     "PoolVote",
     "RareWire",
     "RareWireDetector",
+    "Smoothing",
+    "SmoothingDetector",
     "TreeDepth",
     "TreeDepthDetector",
     "Vote",
     "VoteDetector",
+    "smoothed_predict",
+    "smoothed_vote",
 ]
