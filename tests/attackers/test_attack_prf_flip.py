@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import defendability.circuits.standins  # the stand-ins the attacker applies
+import defendability.classes.threshold_networks  # noqa: F401  (registers the class)
 from defendability.attackers.prf_flip import PRFFlip
 from defendability.circuits.prf import (
     GoldreichGGM,
@@ -106,7 +108,6 @@ def test_circuit_mode_lam():
 
 @pytest.mark.parametrize("standin", ["rerandomise", "pad", "mask"])
 def test_circuit_mode_with_a_standin(standin):
-    pytest.importorskip("defendability.circuits.standins")
     cls = Circuits(n=32, max_gates=200_000)  # masking multiplies the gates about sevenfold
     attacker = PRFFlip(standin=standin)
     for r in Game(cls, attacker, "accept", EPS).play_rounds(0, range(2)):
@@ -120,7 +121,6 @@ def test_circuit_mode_with_a_standin(standin):
 
 
 def test_threshold_mode_in_the_game():
-    pytest.importorskip("defendability.classes.threshold_networks")
     cls = build("classes", "threshold-networks:n=32")
     rounds = Game(cls, "prf-flip", "accept", EPS, distance_samples=5000).play_rounds(0, range(1))
     assert rounds[0].status == "valid" and rounds[0].distance.upper <= EPS
@@ -138,10 +138,10 @@ def test_deterministic_given_the_tape_and_replayable():
     attacker = PRFFlip()
     game = Game(Circuits(n=16), attacker, "accept", 0.01)
     rng = np.random.default_rng(np.random.SeedSequence(11, spawn_key=(2, 0)))
-    dist, f = attacker.setup(game.cls, 0.01, rng)
     x_star = np.ones(16, np.uint8)
+    trace = Trace.from_stream(attacker, game.cls, 0.01, rng, x_star)
+    dist, f = attacker.setup(game.cls, 0.01, rng)
     f_star = attacker.backdoor(game.cls, dist, f, x_star, 0.01, rng)
-    trace = Trace(attacker, game.cls, 0.01, 11, 2, x_star)
     assert trace.replay_setup()[1] == f
     assert trace.replay_backdoor() == f_star
 
@@ -166,10 +166,16 @@ def test_refuses_other_classes_and_small_circuits():
         attacker.setup(Circuits(n=6), EPS, rng)
     with pytest.raises(IncompatibleError, match="max_gates=1000"):
         attacker.setup(Circuits(n=32, max_gates=1000), EPS, rng)
+    # the same refusals before any round, with no randomness
+    for cls, message in ((build("classes", "parities:n=32"), "prf-flip plays on"), (Circuits(n=6), "n >= 8"),
+                         (Circuits(n=32, max_gates=1000), "max_gates=1000")):
+        with pytest.raises(IncompatibleError, match=message):
+            attacker.check_class(cls)
+    attacker.check_class(PRFOracles(n=6))  # oracles of any n
+    attacker.check_class(Circuits(n=32, max_gates=50_000))  # the stand-ins' sizes are known in setup only
 
 
 def test_refuses_a_standin_the_class_cannot_hold():
-    pytest.importorskip("defendability.circuits.standins")
     with pytest.raises(IncompatibleError, match="after the stand-in 'mask'.*max_gates=50000"):
         PRFFlip(standin="mask").setup(Circuits(n=32, max_gates=50_000), EPS, np.random.default_rng(0))
 

@@ -14,7 +14,9 @@ from class_contract import (
 )
 
 import defendability.classes.circuits  # noqa: F401  (registers the class)
+from defendability.attackers.base import Attacker
 from defendability.circuits import CircuitBuilder
+from defendability.circuits.netlist import Circuit
 from defendability.circuits.random import random_circuit
 from defendability.classes import Conjunctions, Counted, Parities, Subsets
 from defendability.classes.circuits import (
@@ -24,6 +26,7 @@ from defendability.classes.circuits import (
     lookup_circuit,
 )
 from defendability.errors import ParameterError
+from defendability.game import Game
 from defendability.registry import build, names, parameters, summary
 from defendability.spaces import FiniteDistribution, UniformCube
 
@@ -205,3 +208,92 @@ def test_point_flip_backdoors_pass_the_referee():
     result = play("circuits:n=8,max_gates=300", "point-flip", "accept", eps=0.01, rounds=20, seed=0)
     assert result.invalid_rounds == 0 and result.valid_rounds == 20
     assert result.beta == 1.0  # accept never rejects, so every backdoor goes through
+
+
+class _PoisonedPlan(Attacker):
+    """Hands in f's own netlist with the cached evaluation plan of f's cheapest flip at
+    x*: the representation says f, the cached plan computes the flip."""
+
+    name = "poisoned-plan"
+
+    def setup(self, cls, eps, rng):
+        return UniformCube(cls.n), cls.random_member(rng)
+
+    def backdoor(self, cls, dist, f, x_star, eps, rng):
+        flip = cls.cheapest_flip(f, x_star, dist)
+        c = f.circuit
+        twin = Circuit(c.n_inputs, c.ops, c.a, c.b, c.c, c.outputs)
+        object.__setattr__(twin, "_plan", flip.circuit._plan)
+        return CircuitFunction(twin)
+
+
+def test_a_cached_plan_from_another_netlist_is_discarded():
+    cls = Circuits(n=12, max_gates=1000)
+    rng = np.random.default_rng(21)
+    dist, f = _PoisonedPlan().setup(cls, 0.01, rng)
+    x = rng.integers(0, 2, size=12).astype(np.uint8)
+    poisoned = _PoisonedPlan().backdoor(cls, dist, f, x, 0.01, rng)
+    assert poisoned(x[None])[0] != f(x[None])[0]  # the object computes the flip
+    rebuilt = cls.rebuild(poisoned)
+    assert type(rebuilt) is CircuitFunction and rebuilt.circuit is not poisoned.circuit
+    assert "_plan" not in vars(rebuilt.circuit) and rebuilt == f
+    points = cls.shattered_set()
+    np.testing.assert_array_equal(rebuilt(points), f(points))
+    assert rebuilt(x[None])[0] == f(x[None])[0] and cls.exact_distance(f, rebuilt, dist) == 0.0
+    # in the game the referee evaluates its rebuilt member: no flip, the round is invalid
+    rounds = Game(cls, _PoisonedPlan(), "accept", 0.01).play_rounds(0, range(3))
+    assert [r.status for r in rounds] == ["no_flip"] * 3
+
+
+def test_netlist_arrays_edited_after_construction_are_checked_again():
+    cls = Circuits(n=8, max_gates=200)
+    rng = np.random.default_rng(22)
+    x = rng.integers(0, 2, size=(64, 8)).astype(np.uint8)
+    f = cls.random_member(rng)
+    c = f.circuit
+    before = f(x)  # caches the plan of the netlist as built
+    last = int(c.ops[-1])
+    c.ops.setflags(write=True)
+    c.ops[-1] = (last + 1) % 5 if last != 2 else 0  # another binary or unary op on the same wires
+    assert not cls.contains(f)  # a writable array is not a member's
+    c.ops.setflags(write=False)
+    assert cls.contains(f)  # read-only again: a valid netlist, but the cached plan is stale
+    np.testing.assert_array_equal(f(x), before)
+    edited = Circuit(8, c.ops, c.a, c.b, c.c, c.outputs)
+    np.testing.assert_array_equal(cls.rebuild(f)(x), CircuitFunction(edited)(x))  # what the netlist says
+    c.ops.setflags(write=True)
+    c.ops[-1] = 7  # no such op
+    c.ops.setflags(write=False)
+    assert not cls.contains(f)
+    g = cls.random_member(rng)
+    g.circuit.a.setflags(write=True)
+    g.circuit.a[-1] = g.circuit.n_wires  # reads a wire that does not exist yet
+    g.circuit.a.setflags(write=False)
+    assert not cls.contains(g)
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda c: object.__setattr__(c, "evaluate", lambda x: np.zeros((len(x), 1), np.uint8)),
+    lambda c: object.__setattr__(c, "evaluate_packed", lambda w, all_wires=False: w[:1]),
+    lambda c: c.__dict__.__setitem__("n_gates", 1),  # an entry named like a property
+    lambda c: object.__setattr__(c, "ops", c.ops.astype(np.int64)),
+    lambda c: object.__setattr__(c, "outputs", c.outputs.astype(np.int32)),
+    lambda c: object.__setattr__(c, "a", list(c.a)),
+    lambda c: object.__setattr__(c, "n_inputs", 9),
+])
+def test_a_tampered_nested_circuit_is_not_a_member(tamper):
+    cls = Circuits(n=8, max_gates=200)
+    f = cls.random_member(np.random.default_rng(23))
+    f(np.zeros((1, 8), np.uint8))  # a cached plan alone is no tampering
+    assert cls.contains(f)
+    tamper(f.circuit)
+    assert not cls.contains(f) and not cls.contains(Counted(f))
+
+
+def test_rebuild_copies_the_netlist():
+    cls = Circuits(n=8, max_gates=200)
+    f = cls.random_member(np.random.default_rng(24))
+    g = cls.rebuild(Counted(f))
+    assert type(g) is CircuitFunction and g == f and cls.contains(g)
+    for name in ("ops", "a", "b", "c", "outputs"):
+        assert not np.shares_memory(getattr(g.circuit, name), getattr(f.circuit, name))

@@ -7,7 +7,7 @@ import pytest
 from class_contract import monte_carlo_interval
 from scipy.stats import multivariate_normal, norm
 
-from defendability.classes import HalfspaceFunction, Halfspaces
+from defendability.classes import Counted, HalfspaceFunction, Halfspaces
 from defendability.classes.halfspaces import _orthant
 from defendability.errors import ParameterError
 from defendability.spaces import FiniteDistribution, Gaussian, UniformCube
@@ -29,6 +29,21 @@ def test_contains():
     assert not cls.contains(HalfspaceFunction(np.ones(2), 0.0))
     assert not cls.contains(HalfspaceFunction([np.nan, 0, 0], 0.0))
     assert not cls.contains(HalfspaceFunction(np.ones(3), np.inf))
+
+
+def test_margin_is_computed_not_cached():
+    """``margin`` is a method reading ``w`` and ``b`` on every call, not a stored value;
+    an instance attribute of that name (which calls would then use) is refused."""
+    cls = Halfspaces(d=3)
+    f = HalfspaceFunction(np.ones(3), 0.0)
+    x = np.array([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]])
+    f.margin(x)
+    assert "margin" not in vars(f) and cls.contains(f)
+    f.b = -2.0  # the labels follow the representation at once
+    assert f(x).tolist() == [0, 0]
+    f.margin = lambda z: np.ones(len(z))  # labels everything 1 whatever w and b say
+    assert f(x).tolist() == [1, 1]
+    assert not cls.contains(f) and not cls.contains(Counted(f))
 
 
 def test_realise_general_points_or_fail():

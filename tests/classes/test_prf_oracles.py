@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from class_contract import check_evaluates
 
-from defendability.classes.base import Counted
+from defendability.classes.base import Counted, unwrap
 from defendability.classes.prf_oracles import PRFOracle, PRFOracles, PuncturedPRFOracle
 from defendability.crypto.ggm import GGM, PuncturedKey
 from defendability.errors import IncompatibleError, ParameterError
@@ -150,3 +150,63 @@ def test_constructors_validate():
         PuncturedPRFOracle(GGM(KEY, 8), 1)
     with pytest.raises(ParameterError, match="0 or 1"):
         PuncturedPRFOracle(GGM(KEY, 8).puncture(np.zeros(8, np.uint8)), 2)
+
+
+def test_a_key_object_with_an_instance_method_is_not_a_member():
+    cls = PRFOracles(n=32)
+    x = np.random.default_rng(0).integers(0, 2, (1000, 32)).astype(np.uint8)
+    prf = GGM(KEY, 32)
+    prf.evaluate = lambda z: np.zeros(len(z), dtype=np.uint8)  # the oracle now answers 0 everywhere
+    f = PRFOracle(prf)
+    assert f(x).sum() == 0
+    assert not cls.contains(f) and not cls.contains(Counted(f))
+    g = _flip(GGM(KEY, 32), np.zeros(32, np.uint8))
+    assert cls.contains(g)
+    g._key.evaluate = lambda z: np.ones(len(z), dtype=np.uint8)
+    assert not cls.contains(g)
+    h = _flip(GGM(KEY, 32), np.zeros(32, np.uint8))
+    h._key.point = lambda: np.ones(32, np.uint8)
+    assert not cls.contains(h)
+
+
+def test_a_punctured_key_whose_fields_disagree_is_not_a_member():
+    n = 12
+    cls, prf = PRFOracles(n=n), GGM(KEY, n)
+    x_star = np.zeros(n, np.uint8)
+    other = x_star.copy()
+    other[5] = 1
+    other.setflags(write=False)
+    g = _flip(prf, x_star)
+    g._key._x_star = other  # evaluates as if punctured at `other`, its prefixes say x*
+    assert not cls.contains(g)
+    for field, value in (("seeds", g._key.seeds.astype(np.int64)), ("seeds", g._key.seeds.copy()),  # writable
+                         ("prefixes", list(g._key.prefixes)), ("prefixes", g._key.prefixes[:-1]),
+                         ("n", np.int64(n)), ("prg", "md5")):
+        h = _flip(prf, x_star)
+        assert cls.contains(h)
+        setattr(h._key, field, value)
+        assert not cls.contains(h), field
+    bent = _flip(prf, x_star)
+    prefix = bent._key.prefixes[3].copy()
+    prefix[0] = 1  # prefix 3 no longer starts on x*'s path
+    prefix.setflags(write=False)
+    bent._key.prefixes = bent._key.prefixes[:3] + (prefix,) + bent._key.prefixes[4:]
+    assert not cls.contains(bent)
+    odd = PRFOracle(GGM(KEY, n))
+    odd._prf.key = bytearray(KEY)
+    assert not cls.contains(odd)
+
+
+def test_rebuild_makes_fresh_keys_from_the_key_material():
+    n = 12
+    cls, prf = PRFOracles(n=n), GGM(KEY, n, "sha256")
+    points = UniformCube(n).support()[0]
+    f, g = PRFOracle(prf), _flip(prf, points[77])
+    for member in (f, g, Counted(f), Counted(g)):
+        rebuilt = cls.rebuild(member)
+        original = unwrap(member)
+        assert type(rebuilt) is type(original) and rebuilt == original and cls.contains(rebuilt)
+        np.testing.assert_array_equal(rebuilt(points), original(points))
+    rebuilt = cls.rebuild(g)
+    assert rebuilt._key is not g._key and not np.shares_memory(rebuilt._key.seeds, g._key.seeds)
+    assert cls.rebuild(f)._prf is not prf

@@ -184,3 +184,65 @@ def test_network_functions_check_their_inputs():
     assert f(np.zeros((0, 4), dtype=np.uint8)).shape == (0,)
     assert "units=" in repr(f)
     assert isinstance(f.network, ThresholdNetwork)
+
+
+def test_an_instance_evaluate_on_the_network_is_not_a_member():
+    """The network of f with the evaluation of its flip at x bound on the instance."""
+    rng = np.random.default_rng(31)
+    cls = ThresholdNetworks(n=10, max_units=10_000)
+    f = cls.random_member(rng)
+    x = rng.integers(0, 2, size=10).astype(np.uint8)
+    flipped = flip_at(f.network, x)
+    g = ThresholdNetworkFunction(ThresholdNetwork(10, f.network.indptr, f.network.indices, f.network.weights,
+                                                  f.network.thresholds, f.network.layer_starts, f.network.outputs))
+    object.__setattr__(g.network, "evaluate", flipped.evaluate)
+    assert g(x[None])[0] != f(x[None])[0]  # the object computes the flip, its weights say f
+    assert not cls.contains(g) and not cls.contains(Counted(g))
+    h = cls.random_member(rng)
+    object.__setattr__(h.network, "_values", flipped._values)
+    assert not cls.contains(h)
+
+
+def _edit(network: ThresholdNetwork, name: str, edit) -> None:
+    """Turn a read-only array's write flag back on, edit it, and turn it off again."""
+    array = getattr(network, name)
+    array.setflags(write=True)
+    edit(array)
+    array.setflags(write=False)
+
+
+def test_network_arrays_edited_after_construction_are_checked_again():
+    rng = np.random.default_rng(32)
+    cls = ThresholdNetworks(n=8, max_units=1000)
+    f = cls.random_member(rng)
+    f.network.thresholds.setflags(write=True)
+    assert not cls.contains(f)  # writable: not as the constructor left it
+    f.network.thresholds.setflags(write=False)
+    assert cls.contains(f)
+    _edit(f.network, "thresholds", lambda t: t.__setitem__(0, t[0] + 1))  # a valid network, another one
+    assert cls.contains(f)
+    x = cube(8)
+    rebuilt = cls.rebuild(f)
+    assert rebuilt == f and rebuilt.network is not f.network
+    np.testing.assert_array_equal(rebuilt(x), f(x))
+    late = f.network.n_inputs + int(f.network.layer_starts[-2])  # a unit of the last layer
+    _edit(f.network, "indices", lambda i: i.__setitem__(0, late))  # unit 0 reads a later unit
+    assert not cls.contains(f)
+    g = cls.random_member(rng)
+    _edit(g.network, "weights", lambda w: w.__setitem__(0, 0))  # not the constructor's canonical form
+    assert not cls.contains(g)
+    h = cls.random_member(rng)
+    _edit(h.network, "outputs", lambda o: o.__setitem__(0, h.network.n_units))  # no such unit
+    assert not cls.contains(h)
+    k = cls.random_member(rng)
+    object.__setattr__(k.network, "weights", k.network.weights.astype(np.int32))
+    assert not cls.contains(k)
+
+
+def test_rebuild_copies_the_arrays():
+    cls = ThresholdNetworks(n=8, max_units=1000)
+    f = cls.random_member(np.random.default_rng(33))
+    g = cls.rebuild(Counted(f))
+    assert type(g) is ThresholdNetworkFunction and g == f and cls.contains(g) and g.network is not f.network
+    for name in ("indptr", "indices", "weights", "thresholds", "layer_starts", "outputs"):
+        assert not np.shares_memory(getattr(g.network, name), getattr(f.network, name))

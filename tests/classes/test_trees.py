@@ -10,6 +10,7 @@ from class_contract import check_evaluates, check_realises_shattered_set
 
 import defendability.classes.trees  # noqa: F401  (registers the class under its name)
 from defendability import Game
+from defendability.attackers.base import Attacker
 from defendability.classes.base import Counted
 from defendability.classes.trees import TreeFunction, Trees, random_tree
 from defendability.errors import ParameterError
@@ -250,3 +251,61 @@ def test_spec_and_erm_vote_play_on_trees():
     r = Game("trees:n=10,s=8", "point-flip", "vote:learner=erm,voters=5", 0.1).play(rounds=3, seed=0)
     assert r.rounds == 3  # point-flip finds no flip (no cheapest_flip): rounds are the defender's
     assert r.invalid_reasons == {"no_backdoor": 3}
+
+
+def test_an_instance_walk_is_not_a_member():
+    """A tree whose instance ``_walk`` sends x* to a leaf of the other label: its arrays
+    say f, its calls say f flipped at x*."""
+    cls = Trees(n=30, s=64)
+    rng = np.random.default_rng(0)
+    f = random_tree(30, 64, rng)
+    x_star = rng.integers(0, 2, size=30).astype(np.uint8)
+    other = int(np.flatnonzero((f.feature == -1) & (f.label != f(x_star[None])[0]))[0])
+    lying = TreeFunction(f.n, f.feature, f.low, f.high, f.label)
+    walk = TreeFunction._walk.__get__(lying)
+
+    def to_other(x, mask=None):
+        node = walk(x, mask)
+        node[np.all(x == x_star[None], axis=1)] = other
+        return node
+
+    lying._walk = to_other
+    assert lying(x_star[None])[0] != f(x_star[None])[0] and lying == f
+    assert not cls.contains(lying) and not cls.contains(Counted(lying))
+
+
+def test_rebuild_is_a_fresh_tree_from_the_arrays():
+    cls = Trees(n=8, s=10)
+    f = random_tree(8, 10, np.random.default_rng(1))
+    f.note = "an attribute outside the representation"
+    g = cls.rebuild(Counted(f))
+    assert type(g) is TreeFunction and g is not f and g == f and cls.contains(g) and "note" not in vars(g)
+    for name in ("feature", "low", "high", "label"):
+        assert not np.shares_memory(getattr(g, name), getattr(f, name))
+    f.label[f.feature == -1] ^= 1  # later edits of the arrays reach f only
+    points = cube(8)
+    np.testing.assert_array_equal(g(points), 1 - f(points))
+
+
+class _EditsItsF(Attacker):
+    """Flips x*'s leaf (a valid backdoor) and also rebinds its own f's labels to the
+    flipped ones, as if f had been f* all along."""
+
+    name = "edits-its-f"
+
+    def setup(self, cls, eps, rng):
+        return UniformCube(cls.n), random_tree(cls.n, cls.s, rng)
+
+    def backdoor(self, cls, dist, f, x_star, eps, rng):
+        label = f.label.copy()
+        label[f.leaf_of(x_star[None])[0]] ^= 1
+        f_star = TreeFunction(f.n, f.feature, f.low, f.high, label)
+        f.label = label.copy()
+        return f_star
+
+
+def test_the_referee_plays_its_rebuilt_f_whatever_the_attacker_does_to_its_own():
+    rounds = Game(Trees(n=10, s=8), _EditsItsF(), "accept", 0.5).play_rounds(0, range(4))
+    # the referee's f is the tree as checked at setup: each backdoor flips it at x* alone
+    assert [r.status for r in rounds] == ["valid"] * 4
+    assert all(r.distance.exact and r.distance.value <= 0.5 for r in rounds)

@@ -23,15 +23,26 @@ CLASS, DEFENDER = f"trees:n=30,s={S}", f"tree-depth:delta={DELTA}"
 T = math.log2(S / DELTA)  # 9.32: the transition sits between eps = 2^-9 and 2^-10
 
 
-@pytest.mark.parametrize("attacker,eps", [("isolating-chain", 2.0 ** -17), ("isolating-chain", 2.0 ** -20),
-                                          ("hanging-junta", 2.0 ** -17)])
-def test_depth_defender_meets_its_bounds(attacker, eps):
+# hanging-junta plants a backdoor only when x* takes its chain of r tests (a valid round,
+# probability 2^-r), and its junta cell of mass 2^-(r+h) <= eps needs r + 2^h <= s leaves:
+# with s = 64, eps = 2^-17 forces r >= 12 (about 0 valid rounds in 600). r = 5, h = 5 at
+# eps = 2^-10 fires in 1/32 of the rounds, and its junta (depth 10 > t) is rejected on
+# both sides: alpha is the junta's mass 2^-5 < delta. Its beta bound is 1 there, as for
+# every shape that fires often at s = 64 (the bound is below 1 only for eps < 2^-15.3,
+# where r >= 11): the case checks alpha, and that the planted backdoors are caught.
+@pytest.mark.parametrize("attacker,eps,rounds", [("isolating-chain", 2.0 ** -17, 600),
+                                                 ("isolating-chain", 2.0 ** -20, 600),
+                                                 ("hanging-junta:r=5,h=5", 2.0 ** -10, 1500)])
+def test_depth_defender_meets_its_bounds(attacker, eps, rounds):
     # the bound on beta is below 1 from eps < delta/s^2 = 2^-15.3 on (0.31 at 2^-17)
-    r = Game(CLASS, attacker, DEFENDER, eps).play(rounds=600, seed=71)
+    r = Game(CLASS, attacker, DEFENDER, eps).play(rounds=rounds, seed=71)
+    assert r.valid_rounds >= 30  # backdoors were planted: the bounds are tested on them
     assert r.guarantee == pytest.approx({"alpha": DELTA, "beta": min(1.0, S * S * eps / DELTA)})
     assert alpha_ci(r)[0] < DELTA
     assert beta_ci(r)[0] <= S * S * eps / DELTA
     assert r.invalid_reasons.keys() <= {"no_backdoor"}
+    if attacker.startswith("hanging-junta"):
+        assert r.beta == 0.0  # the junta sits at depth 10 > t: every planted backdoor is rejected
 
 
 @pytest.mark.parametrize("attacker,rounds", [("isolating-chain", 300), ("hanging-junta", 1500)])

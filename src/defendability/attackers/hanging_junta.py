@@ -34,7 +34,8 @@ class HangingJunta(Attacker):
     r = max(0, D - h); given only r: h = max(0, D - r). Setup and backdoor raise
     ``ParameterError`` when 2^-(r+h) > eps (THEORY's eps >= 2^-(r+h): the flip would be
     over budget), when r + 2^h > s, or when r + h > n; and ``IncompatibleError`` on a
-    class other than ``trees``.
+    class other than ``trees``. ``check_class`` (called by the referee before any round)
+    raises the latter, and the size checks too when both r and h are given.
 
     Guarantee (THEORY.md §3, derived): conditioned on x* reaching the junta, the junta's
     labels are i.i.d. uniform and x*'s junta leaf is uniform, so (f*, x*) has the law of
@@ -67,12 +68,24 @@ class HangingJunta(Attacker):
         if r + h < edits.budget_depth(eps):
             raise ParameterError(f"hanging-junta: the flip costs 2^-(r+h) = 2^-{r + h}, more than eps={eps:g}; "
                                  f"need r + h >= {edits.budget_depth(eps)}")
+        self._check_fits(trees, r, h)
+        return r, h
+
+    @staticmethod
+    def _check_fits(trees: Trees, r: int, h: int) -> None:
         if h >= 63 or r + (1 << h) > trees.s:
             raise ParameterError(f"hanging-junta: r={r}, h={h} needs r + 2^h leaves, more than s={trees.s}")
         if r + h > trees.n:
             raise ParameterError(f"hanging-junta: r + h = {r + h} is more than the n={trees.n} variables "
                                  f"(eps below 2^-n has no tree cell)")
-        return r, h
+
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` on a class other than ``trees``; with both ``r`` and ``h``
+        given, the size checks of ``setup`` too (``ParameterError``), as they do not
+        depend on eps then."""
+        trees = edits.tree_class(cls, self.name)
+        if self.r is not None and self.h is not None:
+            self._check_fits(trees, self.r, self.h)
 
     def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
         trees = edits.tree_class(cls, self.name)

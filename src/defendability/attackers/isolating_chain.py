@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import Function, FunctionClass
-from ..classes.trees import random_tree
+from ..classes.trees import Trees, random_tree
 from ..errors import ParameterError, check
 from ..registry import register
 from ..spaces import Distribution
@@ -32,9 +32,10 @@ class IsolatingChain(Attacker):
 
     Parameter ``leaves`` (the size of f; default s - M, at least 1); setup raises
     ``ParameterError`` if it exceeds s, and ``IncompatibleError`` on a class other than
-    ``trees``. No bound on alpha + beta (``lower_bound`` is ``None``): it is the attack
-    the depth defender is built against (THEORY.md §8 P7), placing x* at effective depth
-    max(l, M) in f*. All randomness from the given rng; no state between rounds.
+    ``trees``; so does ``check_class``, before any round. No bound on alpha + beta
+    (``lower_bound`` is ``None``): it is the attack the depth defender is built against
+    (THEORY.md §8 P7), placing x* at effective depth max(l, M) in f*. All randomness
+    from the given rng; no state between rounds.
     """
 
     def __init__(self, leaves: int | None = None):
@@ -42,11 +43,22 @@ class IsolatingChain(Attacker):
               f"isolating-chain: leaves must be an integer >= 1, got {leaves}")
         self.leaves = leaves
 
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` on a class other than ``trees``; ``ParameterError`` when
+        the given ``leaves`` exceeds its s (the checks of ``setup``)."""
+        trees = edits.tree_class(cls, self.name)
+        if self.leaves is not None:
+            self._check_fits(trees, self.leaves)
+
+    @staticmethod
+    def _check_fits(trees: Trees, leaves: int) -> None:
+        if leaves > trees.s:
+            raise ParameterError(f"isolating-chain: leaves={leaves} is more than the class's s={trees.s}")
+
     def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
         trees = edits.tree_class(cls, self.name)
         leaves = self.leaves if self.leaves is not None else max(1, trees.s - edits.budget_depth(eps))
-        if leaves > trees.s:
-            raise ParameterError(f"isolating-chain: leaves={leaves} is more than the class's s={trees.s}")
+        self._check_fits(trees, leaves)
         return trees.default_distribution(), random_tree(trees.n, leaves, rng)
 
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import Function, FunctionClass
+from ..classes.trees import Trees
 from ..errors import ParameterError, check
 from ..registry import register
 from ..spaces import Distribution
@@ -24,7 +25,9 @@ class JuntaFlip(Attacker):
 
     Parameter ``h`` (default: the least h with 2^-h <= eps, i.e. ceil(log2(1/eps))).
     Setup raises ``ParameterError`` when 2^h > s (the tree would not be a member) or
-    h > n, and ``IncompatibleError`` on a class other than ``trees``.
+    h > n, and ``IncompatibleError`` on a class other than ``trees``; ``check_class``
+    (called by the referee before any round) raises the latter, and the former too when
+    ``h`` is given.
 
     Guarantee (THEORY.md §3, derived): the leaf labels are i.i.d. uniform and x* is
     uniform and independent of them, so flipping x*'s leaf gives a pair (f*, x*) with
@@ -41,14 +44,25 @@ class JuntaFlip(Attacker):
         """h: as given, else the least h with 2^-h <= eps."""
         return self.h if self.h is not None else max(1, edits.budget_depth(eps))
 
-    def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` on a class other than ``trees``; with ``h`` given, the
+        size checks of ``setup`` too (``ParameterError``), as they do not depend on eps."""
         trees = edits.tree_class(cls, self.name)
-        h = self.depth(eps)
+        if self.h is not None:
+            self._check_fits(trees, self.h)
+
+    @staticmethod
+    def _check_fits(trees: Trees, h: int) -> None:
         if h > trees.n:
             raise ParameterError(f"junta-flip: h={h} is more than the n={trees.n} variables")
         if h >= 63 or (1 << h) > trees.s:
             raise ParameterError(f"junta-flip: a complete depth-{h} tree has 2^{h} leaves, more than s={trees.s} "
                                  f"(use eps >= 2^-{max(0, trees.s.bit_length() - 1)} or a larger s)")
+
+    def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
+        trees = edits.tree_class(cls, self.name)
+        h = self.depth(eps)
+        self._check_fits(trees, h)
         labels = rng.integers(0, 2, size=1 << h, dtype=np.uint8)
         return trees.default_distribution(), edits.build(trees.n, edits.complete(list(range(h)), labels))
 

@@ -58,9 +58,10 @@ class PRFFlip(Attacker):
     - ``threshold-networks``: the same two netlists (after the stand-in, if any)
       compiled by ``circuits.threshold.compile_threshold``.
 
-    Any other class raises :class:`IncompatibleError`. ``lam`` applies to the circuit
-    forms only, ``prg`` to the oracle form only. f and f* differ exactly at x*
-    (distance 2^-n); the attacker returns no backdoor when 2^-n > eps. Key material is
+    Any other class raises :class:`IncompatibleError`, from ``check_class`` before any
+    round (with the sizes of the raw circuits, which need no randomness). ``lam``
+    applies to the circuit forms only, ``prg`` to the oracle form only. f and f* differ
+    exactly at x* (distance 2^-n); the attacker returns no backdoor when 2^-n > eps. Key material is
     drawn from the rng, so the attacker is deterministic given its random tape (a
     replayed trace rebuilds K, f and f*). The key of the f that ``setup`` made is kept
     for ``backdoor`` (the attacker's own secret, never handed to the referee); the last
@@ -107,6 +108,20 @@ class PRFFlip(Attacker):
             raise IncompatibleError(f"prf-flip plays on {', '.join(MODES)}; not on class {fclass.name!r}")
         return mode
 
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` on a class it does not play on, and, in the circuit
+        forms, when n < :data:`MIN_N` or the raw netlists exceed the class's
+        ``max_gates`` (the checks of ``setup`` that need no randomness; the sizes after a
+        stand-in, and of compiled networks, are known only in ``setup``)."""
+        if self.mode(cls) != "oracle":
+            self._check_circuits(cls)
+
+    def _check_circuits(self, cls: FunctionClass) -> None:
+        n = cls.n
+        if n < MIN_N:
+            raise IncompatibleError(f"prf-flip: the PRF circuits need n >= {MIN_N}, the class has n={n}")
+        self._check_size(cls, self.padded_size(n), "the PRF circuits")
+
     def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
         mode = self.mode(cls)
         n = cls.n
@@ -115,9 +130,7 @@ class PRFFlip(Attacker):
             f: Function = PRFOracle(prf)
             self._keep(f, prf)
             return UniformCube(n), f
-        if n < MIN_N:
-            raise IncompatibleError(f"prf-flip: the PRF circuits need n >= {MIN_N}, the class has n={n}")
-        self._check_size(cls, self.padded_size(n), "the PRF circuits")
+        self._check_circuits(cls)
         key = GoldreichGGM.random(n, self.lam, rng)
         f = self._wrap(cls, mode, self._disguise(cls, prf_circuit(key), n, rng))
         self._keep(f, key)

@@ -67,6 +67,37 @@ def unpack_bits(words: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(bits[:, :size].T)
 
 
+def netlist_error(n: int, ops: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                  outputs: np.ndarray) -> str | None:
+    """Why these arrays are not a netlist on ``n`` inputs, or ``None``.
+
+    ``ops`` ``(G,)`` uint8, ``a``, ``b``, ``c`` ``(G,)`` and ``outputs`` ``(m,)`` int64:
+    one entry per gate in each of ``ops``, ``a``, ``b``, ``c``; known ops; every operand
+    a gate uses below its own wire (topological order); at least one output, each an
+    existing wire. The one check behind :class:`Circuit`'s constructor and the circuits
+    class's membership (arrays can be edited after construction).
+    """
+    g = len(ops)
+    if not (len(a) == len(b) == len(c) == g):
+        return "ops, a, b and c must have one entry per gate"
+    if g and int(ops.max()) > MUX:
+        return f"unknown gate op {int(ops.max())} (ops are 0..{MUX}: {', '.join(OP_NAMES)})"
+    own = n + 2 + np.arange(g)
+    arity = np.asarray(ARITY)[ops] if g else np.zeros(0, dtype=int)
+    for k, w in enumerate((a, b, c)):
+        bad = arity > k
+        bad &= (w < 0) | (w >= own)
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            return (f"gate {i} ({OP_NAMES[ops[i]]}) reads wire {int(w[i])}, not below its own wire {int(own[i])}: "
+                    "gates must be in topological order")
+    if len(outputs) == 0:
+        return "a circuit needs at least one output wire"
+    if np.any((outputs < 0) | (outputs >= n + 2 + g)):
+        return f"output wires must be in [0, {n + 2 + g}), got {outputs.tolist()}"
+    return None
+
+
 @dataclass(frozen=True, eq=False)
 class Circuit:
     """A netlist with ``n_inputs`` inputs, gates ``(ops[g], a[g], b[g], c[g])`` and the
@@ -89,24 +120,9 @@ class Circuit:
             arr.setflags(write=False)
             cols[name] = arr
             object.__setattr__(self, name, arr)
-        g = len(cols["ops"])
-        if not (len(cols["a"]) == len(cols["b"]) == len(cols["c"]) == g):
-            raise ParameterError("ops, a, b and c must have one entry per gate")
-        if g and int(cols["ops"].max()) > MUX:
-            raise ParameterError(f"unknown gate op {int(cols['ops'].max())} (ops are 0..{MUX}: {', '.join(OP_NAMES)})")
-        own = n + 2 + np.arange(g)
-        arity = np.asarray(ARITY)[cols["ops"]] if g else np.zeros(0, dtype=int)
-        for k, name in enumerate(("a", "b", "c")):
-            used = arity > k
-            w = cols[name]
-            if np.any(used & ((w < 0) | (w >= own))):
-                bad = int(np.flatnonzero(used & ((w < 0) | (w >= own)))[0])
-                raise ParameterError(f"gate {bad} ({OP_NAMES[cols['ops'][bad]]}) reads wire {int(w[bad])}, "
-                                     f"not below its own wire {int(own[bad])}: gates must be in topological order")
-        if len(cols["outputs"]) == 0:
-            raise ParameterError("a circuit needs at least one output wire")
-        if np.any((cols["outputs"] < 0) | (cols["outputs"] >= n + 2 + g)):
-            raise ParameterError(f"output wires must be in [0, {n + 2 + g}), got {cols['outputs'].tolist()}")
+        error = netlist_error(int(n), cols["ops"], cols["a"], cols["b"], cols["c"], cols["outputs"])
+        if error is not None:
+            raise ParameterError(error)
 
     #: Attributes computed from the netlist and cached on first use (not pickled).
     _CACHED = ("levels", "_plan", "_plan_all_wires")

@@ -39,6 +39,57 @@ MAX_ROW_WEIGHT = 2.0 ** 61
 _ACCUMULATORS = (np.int8, np.int16, np.int32, np.int64)
 
 
+def _csr_error(n: int, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, thresholds: np.ndarray,
+               layer_starts: np.ndarray) -> str | None:
+    """Why the int64 arrays are not a weight matrix in compressed-row form with one row
+    per unit, in layers, over the ``n`` inputs and the units; or ``None``."""
+    units = len(thresholds)
+    if len(indptr) != units + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0) \
+            or indptr[-1] != len(indices) or len(weights) != len(indices):
+        return ("threshold network: indptr, indices and weights are not a compressed-row "
+                f"matrix with one row per unit ({units} units)")
+    if units == 0:
+        return "threshold network: needs at least one unit"
+    if len(layer_starts) < 2 or layer_starts[0] != 0 or layer_starts[-1] != units or np.any(np.diff(layer_starts) <= 0):
+        return (f"threshold network: layer_starts must rise strictly from 0 to {units}, "
+                f"got {layer_starts.tolist()[:8]}...")
+    nodes = n + units
+    if len(indices) and (indices.min() < 0 or indices.max() >= nodes):
+        return f"threshold network: a unit reads a node outside [0, {nodes})"
+    return None
+
+
+def network_error(n: int, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, thresholds: np.ndarray,
+                  layer_starts: np.ndarray, outputs: np.ndarray) -> str | None:
+    """Why these int64 arrays (the fields of :class:`ThresholdNetwork`) are not a
+    threshold network on ``n`` inputs in canonical form, or ``None``.
+
+    Canonical: each row's indices strictly increasing (sorted, no duplicates) and no zero
+    weight, the form the constructor produces. Then: every unit reads inputs and units
+    of earlier layers only, no unit's absolute weights sum above 2^61, and the outputs
+    are units. The one check behind the constructor and the class's membership (arrays
+    can be edited after construction).
+    """
+    error = _csr_error(n, indptr, indices, weights, thresholds, layer_starts)
+    if error is not None:
+        return error
+    units = len(thresholds)
+    entry_row = np.repeat(np.arange(units), np.diff(indptr))
+    if np.any(weights == 0) or np.any((np.diff(indices) <= 0) & (entry_row[1:] == entry_row[:-1])):
+        return "threshold network: rows are not canonical (indices sorted without repeats, no zero weights)"
+    row_layer = np.repeat(np.arange(len(layer_starts) - 1), np.diff(layer_starts))
+    # a unit of layer l may read node j only if j is an input or a unit of a layer before l
+    limit = n + layer_starts[row_layer[entry_row]]
+    if np.any(indices >= limit):
+        bad = int(entry_row[np.flatnonzero(indices >= limit)[0]])
+        return f"threshold network: unit {bad} (layer {int(row_layer[bad])}) reads a unit of its own or a later layer"
+    if _row_abs_sums(indptr, weights).max() > MAX_ROW_WEIGHT:
+        return "threshold network: a unit's absolute weights sum above 2^61"
+    if len(outputs) == 0 or outputs.min() < 0 or outputs.max() >= units:
+        return f"threshold network: outputs must be unit indices in [0, {units}), got {outputs.tolist()[:8]}"
+    return None
+
+
 @dataclass(frozen=True, eq=False)
 class ThresholdNetwork:
     """A layered network of integer threshold units (see the module doc).
@@ -64,7 +115,8 @@ class ThresholdNetwork:
         n = self.n_inputs
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
             raise ParameterError(f"a threshold network needs n_inputs >= 1, got {n!r}")
-        object.__setattr__(self, "n_inputs", int(n))
+        n = int(n)
+        object.__setattr__(self, "n_inputs", n)
         arrays = {}
         for name in ("indptr", "indices", "weights", "thresholds", "layer_starts", "outputs"):
             value = np.asarray(getattr(self, name))
@@ -72,41 +124,22 @@ class ThresholdNetwork:
                     not (np.all(np.isfinite(value)) and np.all(value == np.round(value))):
                 raise ParameterError(f"threshold network: {name} must be integers")
             arrays[name] = value.astype(np.int64).reshape(-1)
-        thresholds, starts = arrays["thresholds"], arrays["layer_starts"]
-        units = len(thresholds)
-        if len(arrays["indptr"]) != units + 1 or arrays["indptr"][0] != 0 or np.any(np.diff(arrays["indptr"]) < 0) \
-                or arrays["indptr"][-1] != len(arrays["indices"]) or len(arrays["weights"]) != len(arrays["indices"]):
-            raise ParameterError("threshold network: indptr, indices and weights are not a compressed-row "
-                                 f"matrix with one row per unit ({units} units)")
-        if units == 0:
-            raise ParameterError("threshold network: needs at least one unit")
-        if len(starts) < 2 or starts[0] != 0 or starts[-1] != units or np.any(np.diff(starts) <= 0):
-            raise ParameterError(f"threshold network: layer_starts must rise strictly from 0 to {units}, "
-                                 f"got {starts.tolist()[:8]}...")
-        nodes = n + units
-        if len(arrays["indices"]) and (arrays["indices"].min() < 0 or arrays["indices"].max() >= nodes):
-            raise ParameterError(f"threshold network: a unit reads a node outside [0, {nodes})")
-        matrix = sp.csr_matrix((arrays["weights"], arrays["indices"], arrays["indptr"]), shape=(units, nodes))
+        error = _csr_error(n, arrays["indptr"], arrays["indices"], arrays["weights"], arrays["thresholds"],
+                           arrays["layer_starts"])
+        if error is not None:
+            raise ParameterError(error)
+        units = len(arrays["thresholds"])
+        matrix = sp.csr_matrix((arrays["weights"], arrays["indices"], arrays["indptr"]), shape=(units, n + units))
         matrix.sum_duplicates()  # also sorts the indices
         matrix.eliminate_zeros()
-        row_layer = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
-        entry_row = np.repeat(np.arange(units), np.diff(matrix.indptr))
-        # a unit of layer l may read node j only if j is an input or a unit of a layer before l
-        limit = n + starts[row_layer[entry_row]]
-        if np.any(matrix.indices >= limit):
-            bad = int(entry_row[np.flatnonzero(matrix.indices >= limit)[0]])
-            raise ParameterError(f"threshold network: unit {bad} (layer {int(row_layer[bad])}) reads a unit "
-                                 "of its own or a later layer")
-        if units and _row_abs_sums(matrix.indptr, matrix.data).max() > MAX_ROW_WEIGHT:
-            raise ParameterError("threshold network: a unit's absolute weights sum above 2^61")
-        outputs = arrays["outputs"]
-        if len(outputs) == 0 or outputs.min() < 0 or outputs.max() >= units:
-            raise ParameterError(f"threshold network: outputs must be unit indices in [0, {units}), "
-                                 f"got {outputs.tolist()[:8]}")
         canonical = {"indptr": matrix.indptr, "indices": matrix.indices, "weights": matrix.data,
-                     "thresholds": thresholds, "layer_starts": starts, "outputs": outputs}
+                     "thresholds": arrays["thresholds"], "layer_starts": arrays["layer_starts"],
+                     "outputs": arrays["outputs"]}
+        canonical = {name: np.array(value, dtype=np.int64) for name, value in canonical.items()}
+        error = network_error(n, **canonical)
+        if error is not None:
+            raise ParameterError(error)
         for name, value in canonical.items():
-            value = np.array(value, dtype=np.int64)
             value.setflags(write=False)
             object.__setattr__(self, name, value)
 

@@ -14,12 +14,20 @@ import numpy as np
 
 from ..circuits.distance import MAX_EXACT_N
 from ..circuits.distance import exact_distance as circuit_distance
-from ..circuits.netlist import MUX, Circuit, CircuitBuilder
+from ..circuits.netlist import MUX, Circuit, CircuitBuilder, netlist_error
 from ..circuits.random import random_circuit
 from ..errors import ParameterError, check
 from ..registry import register
 from ..spaces import Distribution
-from .base import CubeDomain, Function, FunctionClass, exact_member, unwrap
+from .base import (
+    CubeDomain,
+    Function,
+    FunctionClass,
+    exact_member,
+    is_array,
+    shadows_behaviour,
+    unwrap,
+)
 from .parities import as_bit_rows
 
 #: Largest n of the class.
@@ -32,7 +40,8 @@ RANDOM_GATES_PER_INPUT = 8
 class CircuitFunction(Function):
     """x -> output 0 of ``circuit`` on {0,1}^n.
 
-    Representation: ``circuit``, a :class:`~defendability.circuits.Circuit` (immutable).
+    Representation: ``circuit``, a :class:`~defendability.circuits.Circuit` (read-only
+    arrays; the class's ``contains`` checks them again, its ``rebuild`` copies them).
     A batch ``(m, n)`` of 0/1 rows gives ``(m,)`` uint8. Equality compares netlists
     gate by gate, so two different netlists of the same function are different
     representations (as for every class, equality is of representations).
@@ -202,12 +211,37 @@ class Circuits(CubeDomain, FunctionClass):
     def contains(self, f: Function) -> bool:
         """A :class:`CircuitFunction` exactly (no subclass; a ``Counted`` view is
         unwrapped) whose ``circuit`` is a :class:`Circuit` exactly, with this class's
-        n inputs, one output and at most max_gates gates."""
+        n inputs, one output and at most max_gates gates.
+
+        The netlist is checked again here, as it stands: its arrays plain, read-only
+        numpy arrays of the netlist dtypes (uint8 ops, int64 wires) forming a valid netlist
+        (:func:`~defendability.circuits.netlist.netlist_error`; a write flag can be turned
+        back on and the arrays edited after construction), and no instance attribute of
+        the circuit hiding one of its methods (``circuit.evaluate = ...``). The cached
+        evaluation plan and levels are not checked (nothing cheap could tell a plan made
+        for another netlist): :meth:`rebuild` discards them, so the referee's member
+        computes what its netlist says.
+        """
         f = exact_member(f, CircuitFunction)
-        if f is None or type(f.circuit) is not Circuit:
+        c = None if f is None else vars(f).get("circuit")
+        if type(c) is not Circuit or _hides_behaviour(c):
             return False
-        c = f.circuit
-        return c.n_inputs == self.n and c.n_outputs == 1 and c.n_gates <= self.max_gates
+        n = c.n_inputs
+        if not (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n == self.n):
+            return False
+        gates = len(c.ops) if type(c.ops) is np.ndarray else -1
+        arrays = (c.ops, c.a, c.b, c.c, c.outputs)
+        if not (is_array(c.ops, (gates,), np.uint8) and all(is_array(w, (gates,), np.int64) for w in (c.a, c.b, c.c))
+                and is_array(c.outputs, (1,), np.int64) and not any(w.flags.writeable for w in arrays)):
+            return False
+        return gates <= self.max_gates and netlist_error(self.n, *arrays) is None
+
+    def rebuild(self, f: Function) -> CircuitFunction:
+        """``CircuitFunction(Circuit(n, ...))`` from copies of ``f``'s checked netlist
+        arrays (the constructor copies them), with no cached plan: the member the referee
+        evaluates and hands to the defender computes what the netlist says."""
+        c = unwrap(f).circuit
+        return CircuitFunction(Circuit(self.n, c.ops, c.a, c.b, c.c, c.outputs))
 
     def random_member(self, rng: np.random.Generator) -> CircuitFunction:
         gates = min(self.max_gates, RANDOM_GATES_PER_INPUT * self.n)
@@ -248,6 +282,16 @@ class Circuits(CubeDomain, FunctionClass):
 
     def describe(self) -> dict[str, object]:
         return {"name": self.name, "n": self.n, "max_gates": self.max_gates}
+
+
+def _hides_behaviour(c: Circuit) -> bool:
+    """Whether an instance attribute of ``c`` hides a method or property of
+    :class:`Circuit` (:func:`~defendability.classes.base.shadows_behaviour`), the cached
+    plan and levels aside: ``cached_property`` keeps them in the instance, and
+    :meth:`Circuits.rebuild` discards them."""
+    probe = object.__new__(Circuit)  # the same attributes, caches left out
+    probe.__dict__.update((k, v) for k, v in vars(c).items() if k not in Circuit._CACHED)
+    return shadows_behaviour(probe)
 
 
 def _first_output(c: Circuit) -> Circuit:

@@ -15,11 +15,28 @@ import hashlib
 
 import numpy as np
 
-from ..crypto.ggm import GGM, MAX_N, PRGS, SEED_BYTES, PuncturedKey, as_points
+from ..crypto.ggm import (
+    GGM,
+    MAX_N,
+    PRGS,
+    SEED_BYTES,
+    PuncturedKey,
+    as_points,
+    prefix_error,
+    prefix_point,
+)
 from ..errors import IncompatibleError, check
 from ..registry import register
 from ..spaces import Distribution
-from .base import CubeDomain, Function, FunctionClass, exact_member, unwrap
+from .base import (
+    CubeDomain,
+    Function,
+    FunctionClass,
+    exact_member,
+    is_array,
+    shadows_behaviour,
+    unwrap,
+)
 
 
 class PRFOracle(Function):
@@ -106,11 +123,20 @@ class PRFOracles(CubeDomain, FunctionClass):
     ``exact_distance`` under the uniform cube: 0 for two oracles of one key (or one
     punctured key with one bit), 2^-n when one is the other's puncturing with the bit at
     x* flipped (checked by recomputing the puncturing from the key), else ``None`` (the
-    referee estimates). ``vc_dimension``: the counting bound floor(log2 |F|) = 128 + n
-    for the 2^128 keys with their 2^n flips, an upper bound. There is no known
-    shattered set and no way to realise a prescribed labelling, so ``shattered_set``
-    and ``realise`` raise :class:`IncompatibleError` (the shattering attackers do not
-    apply); ``random_member`` draws a key with the AES PRG.
+    referee estimates). There is no known shattered set and no way to realise a
+    prescribed labelling, so ``shattered_set`` and ``realise`` raise
+    :class:`IncompatibleError` (the shattering attackers do not apply);
+    ``random_member`` draws a key with the AES PRG.
+
+    ``vc_dimension`` = 128 + n is the counting bound floor(log2 |F_0|) of the family the
+    game plays, F_0 = the 2^128 functions F_K of one PRG and their 2^n one-point flips
+    F_K XOR [x = x*] (each flip from K's own puncturing): an upper bound on the VC
+    dimension of F_0, reported as the class's d (the eps*d axis of sweeps and reports,
+    THEORY.md §2) because no shattered set, hence no lower bound, is known. It is *not*
+    an upper bound for the class ``contains`` accepts, which is larger: a punctured key
+    there may hold any n sibling seeds, not only a key's puncturing, and any of the
+    PRGs, so its counting bound is about 129 n + 3 (2^(128 n) seed tuples, 2^n points,
+    two bits); its true VC dimension is not known.
     """
 
     KEY_BITS = 8 * SEED_BYTES
@@ -122,8 +148,8 @@ class PRFOracles(CubeDomain, FunctionClass):
 
     @property
     def vc_dimension(self) -> int:
-        # |F| <= 2^128 (2^n + 1): every key, and every key with one point flipped;
-        # floor(log2(2^128 (2^n + 1))) = 128 + n
+        # |F_0| = 2^128 (2^n + 1) for the keys and their one-point flips (class doc):
+        # floor(log2 |F_0|) = 128 + n, not a bound for every member contains accepts
         return self.KEY_BITS + self.n
 
     def shattered_set(self) -> np.ndarray:
@@ -137,18 +163,53 @@ class PRFOracles(CubeDomain, FunctionClass):
     def contains(self, f: Function) -> bool:
         """A :class:`PRFOracle` of a :class:`GGM` with this n, or a
         :class:`PuncturedPRFOracle` of a :class:`PuncturedKey` with this n and a 0/1 bit
-        (exact types; a ``Counted`` view is unwrapped)."""
+        (exact types; a ``Counted`` view is unwrapped).
+
+        The nested key is checked as it stands: its exact type, no instance attribute
+        hiding one of its methods (``prf.evaluate = ...``), and stored fields of the
+        stated types (a GGM key of 16 bytes; a punctured key's read-only uint8 prefixes,
+        seeds and point, the point the one its prefixes branch off: a rebound ``_x_star``
+        would evaluate a function the prefixes do not describe).
+        """
         g = exact_member(f, PRFOracle)
         if g is not None:
-            prf = getattr(g, "_prf", None)
-            return (type(prf) is GGM and type(prf.key) is bytes and len(prf.key) == SEED_BYTES
-                    and prf.n == self.n and prf.prg in PRGS)
+            return self._is_ggm(vars(g).get("_prf"))
         g = exact_member(f, PuncturedPRFOracle)
         if g is not None:
-            key = getattr(g, "_key", None)
-            return (type(key) is PuncturedKey and key.n == self.n and key.prg in PRGS
-                    and getattr(g, "_bit", None) in (0, 1) and type(g._bit) is int)
+            bit = vars(g).get("_bit")
+            return type(bit) is int and bit in (0, 1) and self._is_punctured_key(vars(g).get("_key"))
         return False
+
+    def _is_ggm(self, prf: object) -> bool:
+        if type(prf) is not GGM or shadows_behaviour(prf):
+            return False
+        key, n, prg = (vars(prf).get(k) for k in ("key", "n", "prg"))
+        return (type(key) is bytes and len(key) == SEED_BYTES and type(n) is int and n == self.n
+                and type(prg) is str and prg in PRGS)
+
+    def _is_punctured_key(self, key: object) -> bool:
+        if type(key) is not PuncturedKey or shadows_behaviour(key):
+            return False
+        n, prg, prefixes, seeds, point = (vars(key).get(k) for k in ("n", "prg", "prefixes", "seeds", "_x_star"))
+        if not (type(n) is int and n == self.n and type(prg) is str and prg in PRGS):
+            return False
+        if type(prefixes) is not tuple or len(prefixes) != n:
+            return False
+        arrays = [*zip(prefixes, [(i + 1,) for i in range(n)]), (seeds, (n, SEED_BYTES)), (point, (n,))]
+        if not all(is_array(a, shape, np.uint8) and not a.flags.writeable for a, shape in arrays):
+            return False
+        return prefix_error(list(prefixes)) is None and np.array_equal(point, prefix_point(list(prefixes)))
+
+    def rebuild(self, f: Function) -> PRFOracle | PuncturedPRFOracle:
+        """A fresh member from ``f``'s checked key material: ``PRFOracle(GGM(key bytes))``,
+        or ``PuncturedPRFOracle(PuncturedKey(prefixes, seeds))`` with its bit (the
+        constructors copy the arrays and derive x* from the prefixes again)."""
+        g = unwrap(f)
+        if type(g) is PRFOracle:
+            prf = g._prf
+            return PRFOracle(GGM(prf.key, self.n, prf.prg))
+        key = g._key
+        return PuncturedPRFOracle(PuncturedKey(list(key.prefixes), key.seeds, key.prg), g._bit)
 
     def random_member(self, rng: np.random.Generator) -> PRFOracle:
         return PRFOracle(GGM(rng.bytes(SEED_BYTES), self.n, "aes"))

@@ -14,11 +14,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..circuits.random import random_circuit
-from ..circuits.threshold import ThresholdNetwork, compile_threshold
+from ..circuits.threshold import ThresholdNetwork, compile_threshold, network_error
 from ..errors import ParameterError, check
 from ..registry import register
 from ..spaces import Distribution
-from .base import CubeDomain, Function, FunctionClass, exact_member, unwrap
+from .base import (
+    CubeDomain,
+    Function,
+    FunctionClass,
+    exact_member,
+    is_array,
+    shadows_behaviour,
+    unwrap,
+)
 from .parities import as_bit_rows
 
 #: Largest n of the class.
@@ -33,12 +41,16 @@ CUBE_BLOCK = 1 << 16
 #: Gates of the random circuit behind a random member, per input bit.
 RANDOM_GATES_PER_INPUT = 8
 
+#: The array fields of a :class:`ThresholdNetwork`, in constructor order.
+_NETWORK_ARRAYS = ("indptr", "indices", "weights", "thresholds", "layer_starts", "outputs")
+
 
 class ThresholdNetworkFunction(Function):
     """x -> output 0 of ``network`` on {0,1}^n.
 
     Representation: ``network``, a :class:`~defendability.circuits.threshold.ThresholdNetwork`
-    (immutable). A batch ``(m, n)`` of 0/1 rows gives ``(m,)`` uint8. Equality compares
+    (read-only arrays; the class's ``contains`` checks them again, its ``rebuild`` copies
+    them). A batch ``(m, n)`` of 0/1 rows gives ``(m,)`` uint8. Equality compares
     networks weight by weight: two networks of one function are different representations.
     """
 
@@ -156,12 +168,37 @@ class ThresholdNetworks(CubeDomain, FunctionClass):
     def contains(self, f: Function) -> bool:
         """A :class:`ThresholdNetworkFunction` exactly (no subclass; a ``Counted`` view
         is unwrapped) whose ``network`` is a :class:`ThresholdNetwork` exactly, with
-        this class's n inputs, one output and at most max_units units."""
+        this class's n inputs, one output and at most max_units units.
+
+        The network is checked again here, as it stands: no instance attribute hiding
+        one of its methods (``network.evaluate = ...``), its arrays plain, read-only
+        int64 numpy arrays forming a network in the constructor's canonical form
+        (:func:`~defendability.circuits.threshold.network_error`; a write flag can be
+        turned back on and the arrays edited after construction).
+        """
         f = exact_member(f, ThresholdNetworkFunction)
-        if f is None or type(f.network) is not ThresholdNetwork:
+        net = None if f is None else vars(f).get("network")
+        if type(net) is not ThresholdNetwork or shadows_behaviour(net):
             return False
-        net = f.network
-        return net.n_inputs == self.n and net.n_outputs == 1 and net.n_units <= self.max_units
+        if type(net.n_inputs) is not int or net.n_inputs != self.n:
+            return False
+        arrays = {name: getattr(net, name) for name in _NETWORK_ARRAYS}
+        if not all(type(a) is np.ndarray for a in arrays.values()):
+            return False
+        units, nnz = len(arrays["thresholds"]), len(arrays["indices"])
+        shapes = {"indptr": (units + 1,), "indices": (nnz,), "weights": (nnz,), "thresholds": (units,),
+                  "layer_starts": (len(arrays["layer_starts"]),), "outputs": (1,)}
+        if not all(is_array(a, shapes[name], np.int64) and not a.flags.writeable for name, a in arrays.items()):
+            return False
+        return units <= self.max_units and network_error(self.n, **arrays) is None
+
+    def rebuild(self, f: Function) -> ThresholdNetworkFunction:
+        """A fresh :class:`ThresholdNetworkFunction` of a :class:`ThresholdNetwork` built
+        from ``f``'s checked arrays (the constructor copies them): no attribute of the
+        object the attacker built, and no later change to its arrays, reaches the
+        referee's member."""
+        net = unwrap(f).network
+        return ThresholdNetworkFunction(ThresholdNetwork(self.n, *(getattr(net, name) for name in _NETWORK_ARRAYS)))
 
     def random_member(self, rng: np.random.Generator) -> ThresholdNetworkFunction:
         gates = max(1, min(RANDOM_GATES_PER_INPUT * self.n, (self.max_units - 1) // 2))
@@ -187,8 +224,9 @@ class ThresholdNetworks(CubeDomain, FunctionClass):
 
     def cheapest_flip(self, f: Function, x: np.ndarray, dist: Distribution) -> ThresholdNetworkFunction | None:
         """f XOR [input = x]: a detector of x in the first layer and an XOR of it with f's
-        output (two units, :func:`flip_at`); ``None`` if that exceeds max_units. Any
-        member flipping x differs from f at x, so none is closer under any distribution."""
+        output in two more layers (three units in all, :func:`flip_at`); ``None`` if that
+        exceeds max_units. Any member flipping x differs from f at x, so none is closer
+        under any distribution."""
         f = unwrap(f)
         if not isinstance(f, ThresholdNetworkFunction) or f.network.n_units + 3 > self.max_units:
             return None

@@ -307,6 +307,13 @@ class Trees(CubeDomain, FunctionClass):
             return False
         return f.leaves <= self.s
 
+    def rebuild(self, f: Function) -> TreeFunction:
+        """A fresh :class:`TreeFunction` from ``f``'s checked arrays (the constructor copies
+        them): nothing of the object the attacker built (other attributes, later changes
+        to its arrays) reaches the referee's member."""
+        f = unwrap(f)
+        return TreeFunction(self.n, f.feature, f.low, f.high, f.label)
+
     def random_member(self, rng: np.random.Generator) -> TreeFunction:
         return random_tree(self.n, int(rng.integers(1, self.s + 1)), rng)
 

@@ -203,6 +203,27 @@ class GGM:
         return f"GGM(n={self.n}, prg={self.prg!r})"  # never the key
 
 
+def prefix_error(prefixes: list[np.ndarray]) -> str | None:
+    """Why ``prefixes`` (1-D uint8 arrays) are not the prefixes of a punctured key, or
+    ``None``: prefix i must have i + 1 bits, all 0/1, and be x*[:i] then 1 - x*[i] for one
+    point x* (:func:`prefix_point`). Checked by the constructor of :class:`PuncturedKey`,
+    and again by membership checks (the stored fields can be rebound after it)."""
+    if not all(len(p) == i + 1 for i, p in enumerate(prefixes)):
+        return "prefix i must have i + 1 bits"
+    if not all(bool(np.all(p <= 1)) for p in prefixes):
+        return "prefixes must be 0/1"
+    x_star = prefix_point(prefixes)
+    if not all(np.array_equal(p[:-1], x_star[:i]) for i, p in enumerate(prefixes)):
+        return "the prefixes do not branch off one path (prefix i must be x*[:i] then 1 - x*[i])"
+    return None
+
+
+def prefix_point(prefixes: list[np.ndarray]) -> np.ndarray:
+    """x* read off the prefixes of a punctured key (each ends with the complement of x*'s
+    bit there): ``(n,)`` uint8, for prefixes that pass :func:`prefix_error`."""
+    return np.array([1 - p[-1] for p in prefixes], dtype=np.uint8)
+
+
 class PuncturedKey:
     """K{x*}: ``prefixes[i]`` (``(i + 1,)`` uint8, the path x* takes for i bits, then the
     other branch) and ``seeds[i]`` (16 bytes, the node at that prefix), i = 0..n-1.
@@ -220,12 +241,9 @@ class PuncturedKey:
         seeds = np.array(seeds, dtype=np.uint8)
         check(seeds.shape == (n, SEED_BYTES), f"punctured key: expected {n} seeds of {SEED_BYTES} bytes, "
                                               f"got an array of shape {seeds.shape}")
-        check(all(len(p) == i + 1 for i, p in enumerate(prefixes)),
-              "punctured key: prefix i must have i + 1 bits")
-        check(all(bool(np.all(p <= 1)) for p in prefixes), "punctured key: prefixes must be 0/1")
-        x_star = np.array([1 - p[-1] for p in prefixes], dtype=np.uint8)
-        check(all(np.array_equal(p[:-1], x_star[:i]) for i, p in enumerate(prefixes)),
-              "punctured key: the prefixes do not branch off one path (prefix i must be x*[:i] then 1 - x*[i])")
+        error = prefix_error(prefixes)
+        check(error is None, f"punctured key: {error}")
+        x_star = prefix_point(prefixes)
         for p in prefixes:
             p.setflags(write=False)
         seeds.setflags(write=False)

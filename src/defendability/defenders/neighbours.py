@@ -79,7 +79,7 @@ class Neighbours(Defender):
 
     Parameters: ``r`` (odd number of neighbours, default 31). Black-box: g is only
     called, never read; no samples of D are drawn. Points must be rows of {0,1}^n (a
-    class over the cube, else ``IncompatibleError``).
+    class over the cube, else ``IncompatibleError``, before any round: ``check_class``).
 
     score(x): fraction of the r neighbours where g disagrees with g(x), ``(Q,)`` floats
     in [0, 1]; graded. The r flipped coordinates are drawn independently and uniformly
@@ -98,6 +98,10 @@ class Neighbours(Defender):
         check(isinstance(r, int) and not isinstance(r, bool) and r >= 1 and r % 2 == 1,
               f"r must be an odd integer >= 1 (no ties in the majority), got {r!r}")
         self.r = r
+
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` for a class whose points are not rows of {0,1}^n."""
+        cube_bits(cls)
 
     def fit(self, cls: FunctionClass, g: Function, sampler: Sampler, eps: float,
             rng: np.random.Generator) -> NeighboursDetector:

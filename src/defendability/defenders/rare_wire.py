@@ -18,7 +18,8 @@ import numpy as np
 
 from ..circuits.netlist import Circuit, pack_bits
 from ..classes.base import Function, FunctionClass, unwrap
-from ..classes.circuits import CircuitFunction
+from ..classes.circuits import CircuitFunction, Circuits
+from ..classes.threshold_networks import ThresholdNetworks
 from ..errors import IncompatibleError, check
 from ..registry import register
 from ..spaces import Sampler
@@ -37,6 +38,14 @@ _ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
 def has_wire_values(g: Function) -> bool:
     """Whether ``g`` exposes its wires: a ``wire_values(x) -> (size, n_wires)`` method."""
     return callable(getattr(g, "wire_values", None))
+
+
+def _check_wires(cls: FunctionClass, g: Function) -> None:
+    """``IncompatibleError`` unless ``g`` (a member of ``cls``) exposes its wires."""
+    if not has_wire_values(g):
+        raise IncompatibleError(f"rare-wire needs white-box wire values: class {cls.name!r} has members "
+                                f"({type(unwrap(g)).__name__}) without wire_values(x); "
+                                "use the circuits or threshold-networks class")
 
 
 def netlist_of(g: Function) -> Circuit | None:
@@ -179,7 +188,8 @@ class RareWire(Defender):
     rate, default 0.01).
 
     White-box: g must expose ``wire_values(x) -> (size, n_wires)`` uint8 (the circuits
-    and threshold-networks classes do), else ``IncompatibleError``. fit: P(wire = 1) =
+    and threshold-networks classes do), else ``IncompatibleError`` (before any round,
+    from ``check_class``). fit: P(wire = 1) =
     (ones + 1) / (m + 2) over the m calibration inputs (add-one smoothing, so no wire
     has probability 0 or 1); score(x) = max over wires of -log2 P(wire = its value at x),
     ``(Q,)`` floats in bits, at most log2(m + 2) (a wire never seen at a value scores
@@ -212,13 +222,18 @@ class RareWire(Defender):
         """Clean samples the threshold is calibrated on: as given, else ``calibration``."""
         return self.holdout if self.holdout is not None else self.calibration
 
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` when the class's members do not expose their wires. The
+        members of the circuits and threshold-networks classes do; of any other class,
+        one member (``random_member`` with a fixed seed) is asked."""
+        if isinstance(cls, (Circuits, ThresholdNetworks)):
+            return
+        _check_wires(cls, cls.random_member(np.random.default_rng(0)))
+
     def fit(self, cls: FunctionClass, g: Function, sampler: Sampler, eps: float,
             rng: np.random.Generator) -> RareWireDetector:
         check(0.0 < eps < 1.0, f"eps must be in (0, 1), got {eps}")
-        if not has_wire_values(g):
-            raise IncompatibleError(f"rare-wire needs white-box wire values: class {cls.name!r} has members "
-                                    f"({type(unwrap(g)).__name__}) without wire_values(x); "
-                                    "use the circuits or threshold-networks class")
+        _check_wires(cls, g)
         x = sampler(self.calibration)
         ones = sum(count_ones(words) for words, _ in packed_wire_chunks(g, x))
         if np.ndim(ones) != 1 or len(ones) == 0:

@@ -50,7 +50,7 @@ class TreeDepth(Defender):
     with the eps mode: both s sqrt(eps). ``guarantee`` returns both, capped at 1.
 
     Raises ``IncompatibleError`` for classes other than ``trees`` (it needs a tree and
-    the size bound s).
+    the size bound s), before any round (``check_class``).
     """
 
     def __init__(self, t: float | None = None, delta: float = 0.1, mode: str = "delta"):
@@ -66,6 +66,10 @@ class TreeDepth(Defender):
             raise IncompatibleError(f"defender 'tree-depth' reads decision trees; class {cls!r} is not 'trees' "
                                     "(use e.g. trees:n=30,s=64)")
         return cls
+
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` for classes other than ``trees`` (before any round)."""
+        self._trees(cls)
 
     def threshold(self, cls: FunctionClass, eps: float) -> float:
         """t: as given, else log2(s/delta) (mode "delta") or (1/2) log2(1/eps) (mode "eps")."""
