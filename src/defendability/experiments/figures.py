@@ -464,7 +464,12 @@ def draw_error_figure(spec: ErrorFigure, path: str | Path, dpi: int = 110) -> Pa
         ax.grid(True, which="major", linestyle=":", linewidth=0.6, color="#999999")
     for ax in axes[2:]:
         ax.set_xlabel("eps * d  (eps times VC dimension)")
-    fig.suptitle(spec.title)
+    return _finish(fig, spec.title, handles, path, dpi)
+
+
+def _finish(fig: Any, title: str, handles: dict[str, Any], path: str | Path, dpi: int) -> Path:
+    """Title, one legend below the panels, and the PNG at ``path``."""
+    fig.suptitle(title)
     fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center", ncol=2, fontsize="small",
                frameon=False)
     path = Path(path)
@@ -491,12 +496,7 @@ def draw_cost_figure(spec: CostFigure, path: str | Path, dpi: int = 110) -> Path
         ax.set_ylabel(panel.ylabel)
         ax.set_xlabel("eps")
         ax.grid(True, which="major", linestyle=":", linewidth=0.6, color="#999999")
-    fig.suptitle(spec.title)
-    fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center", ncol=2, fontsize="small",
-               frameon=False)
-    path = Path(path)
-    fig.savefig(path, dpi=dpi)
-    return path
+    return _finish(fig, spec.title, handles, path, dpi)
 
 
 def draw_roc_figure(spec: RocFigure, path: str | Path, dpi: int = 110) -> Path:
