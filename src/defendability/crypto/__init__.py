@@ -1,6 +1,9 @@
 """crypto: keyed primitives built from standard ones: the GGM puncturable PRF (THEORY.md
-§5.1), input quantisation and the GKVZ signature backdoor (§6.1)."""
+§5.1), input quantisation, the GKVZ signature backdoor (§6.1) and the CLWE
+"Gaussian pancakes" sampler behind the lattice backdoor (§6.2)."""
 
+from .clwe import (PancakeLaw, brute_force_secret, input_statistic, periodogram, random_secret, sample_pancakes,
+                   weight_statistic)
 from .ggm import GGM, PRGS, PuncturedKey, PuncturedPointError
 from .quantise import Grid
 from .signatures import SCHEMES as SIGNATURE_SCHEMES
@@ -13,8 +16,15 @@ __all__ = [
     "BackdooredModel",
     "Grid",
     "Layout",
+    "PancakeLaw",
     "PuncturedKey",
     "PuncturedPointError",
     "SignatureBackdoor",
     "Verifier",
+    "brute_force_secret",
+    "input_statistic",
+    "periodogram",
+    "random_secret",
+    "sample_pancakes",
+    "weight_statistic",
 ]
