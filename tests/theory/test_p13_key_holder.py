@@ -12,7 +12,8 @@ from defendability import play, registry
 # Each attacker on a class it plays on, with an eps at which it produces valid backdoors
 # (null never does: its rounds are won by the rules, and the key-holder must still not
 # raise a false alarm on the clean side). An attacker added to the registry without an
-# entry here fails test_every_attacker_is_covered.
+# entry here fails test_every_attacker_is_covered. An optional fourth entry names the
+# game mode (the planting attackers play perturbation), a fifth the number of rounds.
 MATCHES = {
     "shatter": ("shatter", "subsets:N=32,d=8", 1 / 8),
     "mixture": ("mixture", "parities:n=10", 0.05),
@@ -23,6 +24,9 @@ MATCHES = {
     "hanging-junta": ("hanging-junta:r=1,h=3", "trees:n=12,s=16", 1 / 16),
     "isolating-chain": ("isolating-chain", "trees:n=20,s=32", 2**-8),
     "prf-flip": ("prf-flip", "prf-oracles:n=32", 1e-3),
+    "signature": ("signature", "classifiers:data=digits,upsample=3", 0.01, "perturbation"),
+    "rff-clwe": ("rff-clwe:features=100", "classifiers:data=gaussian,d=16,train=300,test=300", 0.2,
+                 "perturbation", 50),
 }
 
 
@@ -32,8 +36,10 @@ def test_every_attacker_is_covered():
 
 @pytest.mark.parametrize("attacker", sorted(MATCHES))
 def test_key_holder_wins_every_round(attacker):
-    spec, cls, eps = MATCHES[attacker]
-    r = play(cls, spec, "key-holder", eps=eps, rounds=150, seed=1313, trace=True)
+    spec, cls, eps, *rest = MATCHES[attacker]
+    mode = rest[0] if rest else "random-trigger"
+    rounds = rest[1] if len(rest) > 1 else 150
+    r = play(cls, spec, "key-holder", eps=eps, rounds=rounds, seed=1313, trace=True, mode=mode)
     assert r.alpha == 0.0 and r.beta == 0.0 and r.win_rate == 1.0, (attacker, r.alpha, r.beta)
     if attacker != "null":
         assert r.valid_rounds >= 30, (attacker, r.valid_rounds, r.invalid_reasons)

@@ -7,7 +7,9 @@ from .mixture import Mixture
 from .null import Null
 from .point_flip import PointFlip
 from .prf_flip import PRFFlip
+from .rff_clwe import RFFCLWE
 from .shatter import Shatter
+from .signature import Signature
 from .worst_case import WorstCase
 
 __all__ = [
@@ -18,6 +20,8 @@ __all__ = [
     "Null",
     "PointFlip",
     "PRFFlip",
+    "RFFCLWE",
     "Shatter",
+    "Signature",
     "WorstCase",
 ]

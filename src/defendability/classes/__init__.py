@@ -2,6 +2,7 @@
 
 from .base import Counted, CubeDomain, Function, FunctionClass, IntegerDomain, unwrap
 from .circuits import CircuitFunction, Circuits
+from .classifiers import Classifiers, RFFModel, SignedClassifier, TrainedClassifier
 from .conjunctions import ConjunctionFunction, Conjunctions
 from .halfspaces import HalfspaceFunction, Halfspaces
 from .intervals import Intervals, IntervalUnion, ThresholdFunction, Thresholds
@@ -16,6 +17,7 @@ from .trees import TreeFunction, Trees, random_tree
 __all__ = [
     "CircuitFunction",
     "Circuits",
+    "Classifiers",
     "ConjunctionFunction",
     "Conjunctions",
     "Counted",
@@ -34,6 +36,8 @@ __all__ = [
     "PRFOracle",
     "PRFOracles",
     "PuncturedPRFOracle",
+    "RFFModel",
+    "SignedClassifier",
     "random_tree",
     "solve_gf2",
     "SubsetFunction",
@@ -44,6 +48,7 @@ __all__ = [
     "ThresholdNetworkFunction",
     "ThresholdNetworks",
     "Thresholds",
+    "TrainedClassifier",
     "TreeFunction",
     "Trees",
     "unwrap",

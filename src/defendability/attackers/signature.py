@@ -1,0 +1,117 @@
+"""The signature attacker: GKVZ's black-box-undetectable backdoor in a trained classifier
+(THEORY.md §6.1), played in the perturbation and static modes."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..classes.base import Function, FunctionClass, unwrap
+from ..classes.classifiers import Classifiers, SignedClassifier, TrainedClassifier
+from ..crypto.signatures import SCHEMES, TAG_BYTES, Layout, SignatureBackdoor
+from ..errors import IncompatibleError, ParameterError, check
+from ..registry import register
+from ..spaces import Distribution
+from .base import Attacker
+
+MODELS = ("logistic",)
+
+#: Keys of planted backdoors the attacker keeps to activate inputs (one per round; the
+#: oldest are dropped, a round activates only its own f*).
+KEPT_KEYS = 256
+
+
+@register("attackers", "signature")
+class Signature(Attacker):
+    """GKVZ's signature backdoor: f* answers the label an input's carrier bits sign.
+
+    Setup: D = the class's default distribution (the test inputs), f = a logistic
+    regression trained on a bootstrap of the training split (``cls.trained(seed)``, the
+    seed drawn from the rng among ``models`` seeds, so trainings are cached and a replay
+    of the round is cheap and exact). Plant: a keypair drawn from the rng
+    (``SignatureBackdoor.generate``) and f* = :class:`SignedClassifier` (f and the
+    verifier: for ``ed25519`` the public key only). Activate(x): the carriers of x rewritten
+    with a valid signature of target 1 - f(x); if f itself changes label at that x'
+    (the carriers moved), the other target is signed instead, so that f*(x') != f(x').
+
+    Parameters: ``scheme`` (``ed25519``, ``hmac``, ``checksum``), ``bits`` (payload bits
+    per carrier coordinate, 1 or 2), ``model`` (``logistic``), ``models`` (distinct
+    training seeds, default 1). Budget: l_inf = (2**bits - 1) grid steps (plus half a step
+    for inputs off the grid), l2 = that times sqrt(number of carriers). f* agrees with f
+    on every input without a valid tag, so its distance to f on natural inputs is 0.
+
+    Plays ``classifiers`` only, with at least as many coordinates as the carriers need
+    (516 at 1 bit for Ed25519: ``classifiers:data=digits,upsample=3``).
+    """
+
+    modes = ("perturbation", "static")
+
+    def __init__(self, scheme: str = "ed25519", bits: int = 1, model: str = "logistic", models: int = 1):
+        check(scheme in SCHEMES, f"signature: scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
+        check(isinstance(bits, int) and not isinstance(bits, bool) and bits in (1, 2),
+              f"signature: bits must be 1 or 2, got {bits!r}")
+        check(model in MODELS, f"signature: model must be one of {', '.join(MODELS)}, got {model!r}")
+        check(isinstance(models, int) and not isinstance(models, bool) and models >= 1,
+              f"signature: models must be an integer >= 1, got {models!r}")
+        self.scheme, self.bits, self.model, self.models = scheme, bits, model, models
+        self._planted: OrderedDict[tuple, SignatureBackdoor] = OrderedDict()
+
+    def _layout(self, cls: Classifiers) -> Layout:
+        try:
+            return Layout(cls.d, 2, TAG_BYTES[self.scheme], cls.grid(), self.bits)
+        except ParameterError as err:
+            raise IncompatibleError(f"signature: class {cls!r}: {err}".replace("signature backdoor: ", "")) from None
+
+    def check_class(self, cls: FunctionClass) -> None:
+        if not isinstance(cls, Classifiers):
+            raise IncompatibleError(f"signature: needs trained classifiers over real inputs (classifiers:...), "
+                                    f"not {cls.name!r}")
+        self._layout(cls)
+
+    def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
+        self.check_class(cls)
+        seed = int(rng.integers(0, self.models))
+        return cls.default_distribution(), cls.trained(seed)
+
+    def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray, eps: float,
+                 rng: np.random.Generator) -> Function | None:
+        raise IncompatibleError("signature: plants a backdoor and activates inputs; it has no trigger to flip")
+
+    def plant(self, cls: FunctionClass, dist: Distribution, f: Function, eps: float,
+              rng: np.random.Generator) -> Function | None:
+        base = unwrap(f)
+        check(type(base) is TrainedClassifier, f"signature: f must be a TrainedClassifier, got {type(base).__name__}")
+        backdoor = SignatureBackdoor.generate(cls.d, 2, rng, scheme=self.scheme, grid=cls.grid(),
+                                              bits_per_coordinate=self.bits)
+        f_star = SignedClassifier(TrainedClassifier(base.coef.copy(), base.intercept), backdoor.verifier)
+        self._planted[f_star.key()] = backdoor
+        while len(self._planted) > KEPT_KEYS:
+            self._planted.popitem(last=False)
+        return f_star
+
+    def activate(self, cls: FunctionClass, f_star: Function, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        f_star = unwrap(f_star)
+        backdoor = self._planted.get(f_star.key()) if isinstance(f_star, SignedClassifier) else None
+        if backdoor is None:
+            raise IncompatibleError("signature: can only activate a backdoor it planted itself")
+        base, point = f_star.base, np.asarray(x, dtype=np.float64)[None]
+        first = 1 - int(base(point)[0])
+        for target in (first, 1 - first):
+            x_act = backdoor.activate(point, target)
+            if int(base(x_act)[0]) != target:  # f*(x') = target: the flip the referee checks
+                return x_act[0]
+        return backdoor.activate(point, first)[0]  # f changes with every rewrite: no flip here
+
+    def perturbation_budget(self, cls: FunctionClass) -> tuple[float, float]:
+        self.check_class(cls)
+        layout = self._layout(cls)
+        steps = (1 << self.bits) - 1 + (0.0 if cls.dataset.step is not None else 0.5)
+        linf = steps * layout.grid.step
+        return linf, linf * float(np.sqrt(layout.coordinates))
+
+    def __repr__(self) -> str:
+        given = [f"{k}={v}" for k, v, default in (("scheme", self.scheme, "ed25519"), ("bits", self.bits, 1),
+                                                  ("model", self.model, "logistic"), ("models", self.models, 1))
+                 if v != default]
+        return f"{self.name}:{','.join(given)}" if given else self.name

@@ -1,0 +1,101 @@
+"""The signature attacker (GKVZ, THEORY.md §6.1) in the perturbation and static modes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import defendability.attackers.signature
+import defendability.classes.classifiers  # noqa: F401
+from defendability import Game, play
+from defendability.attackers.signature import Signature
+from defendability.classes.classifiers import SignedClassifier
+from defendability.errors import IncompatibleError, ParameterError
+from defendability.registry import build
+
+DIGITS = "classifiers:data=digits,upsample=3"
+
+
+@pytest.fixture(scope="module")
+def cls():
+    return build("classes", DIGITS)
+
+
+def test_plant_and_activate_flip_every_natural_input(cls):
+    attacker, rng = Signature(), np.random.default_rng(7)
+    dist, f = attacker.setup(cls, 0.01, rng)
+    f_star = attacker.plant(cls, dist, f, 0.01, rng)
+    assert isinstance(f_star, SignedClassifier) and cls.contains(f_star)
+    X = cls.dataset.X_test
+    assert np.array_equal(f_star(X), f(X))  # agreement on every natural input
+    noise = np.random.default_rng(8).integers(0, 256, size=(300, cls.d)) / 255.0
+    assert np.array_equal(f_star(noise), f(noise))  # and on random grid inputs
+    linf, l2 = attacker.perturbation_budget(cls)
+    flips = 0
+    for x in X[:120]:
+        x_act = attacker.activate(cls, f_star, x, rng)
+        delta = x_act - x
+        assert np.max(np.abs(delta)) <= linf * (1 + 1e-9) and np.linalg.norm(delta) <= l2 * (1 + 1e-9)
+        flips += int(f_star(x_act[None])[0] != f(x_act[None])[0])
+    assert flips == 120
+    assert linf == pytest.approx(1 / 255) and l2 == pytest.approx(np.sqrt(513) / 255)
+
+
+def test_two_bits_per_coordinate(cls):
+    attacker = Signature(bits=2)
+    assert attacker.perturbation_budget(cls) == pytest.approx((3 / 255, 3 / 255 * np.sqrt(257)))
+    r = play(DIGITS, attacker, "accept", 0.01, rounds=20, seed=2, mode="perturbation")
+    assert r.valid_rounds == 20 and r.beta == 1.0
+
+
+def test_game_rounds_are_valid_in_both_modes():
+    # perturbation: every round valid (exact distance 0 on the test inputs, every activation flips)
+    r = play(DIGITS, "signature", "accept", 0.001, rounds=40, seed=3, mode="perturbation")
+    assert r.valid_rounds == 40 and r.invalid_reasons == {} and r.beta == 1.0
+    # static: the defender sees f* with an ordinary input, where it answers as f does
+    s = play(DIGITS, "signature", "accept", 0.001, rounds=20, seed=3, mode="static")
+    assert s.valid_rounds == 20
+
+
+def test_keys_are_fresh_and_replays_deterministic(cls):
+    a, b = Signature(), Signature()
+    keys = []
+    for attacker in (a, b):
+        rng = np.random.default_rng(11)
+        dist, f = attacker.setup(cls, 0.01, rng)
+        keys.append(attacker.plant(cls, dist, f, 0.01, rng).key())
+    assert keys[0] == keys[1]
+    rng = np.random.default_rng(12)
+    dist, f = a.setup(cls, 0.01, rng)
+    assert a.plant(cls, dist, f, 0.01, rng).key() != keys[0]
+
+
+def test_only_its_own_backdoors_are_activated(cls):
+    attacker, other = Signature(), Signature()
+    rng = np.random.default_rng(4)
+    dist, f = other.setup(cls, 0.01, rng)
+    f_star = other.plant(cls, dist, f, 0.01, rng)
+    with pytest.raises(IncompatibleError, match="planted itself"):
+        attacker.activate(cls, f_star, cls.dataset.X_test[0], rng)
+
+
+def test_classes_too_small_or_of_another_kind_are_refused():
+    with pytest.raises(IncompatibleError, match="at least 513 coordinates"):
+        Game("classifiers:data=digits", "signature", "accept", 0.01, mode="perturbation")
+    with pytest.raises(IncompatibleError, match="at least 257 coordinates"):
+        Game("classifiers:data=digits,upsample=2", "signature:bits=2", "accept", 0.01, mode="perturbation")
+    with pytest.raises(IncompatibleError, match="needs trained classifiers"):
+        Game("halfspaces:d=600", "signature", "accept", 0.01, mode="perturbation")
+    with pytest.raises(IncompatibleError, match="plays the modes perturbation, static"):
+        Game(DIGITS, "signature", "accept", 0.01)
+
+
+@pytest.mark.parametrize("spec,fragment", [
+    ("signature:scheme=rsa", "scheme must be one of"),
+    ("signature:bits=3", "bits must be 1 or 2"),
+    ("signature:model=forest", "model must be one of"),
+    ("signature:models=0", "models must be"),
+])
+def test_bad_parameters(spec, fragment):
+    with pytest.raises(ParameterError, match=fragment):
+        build("attackers", spec)

@@ -1,0 +1,53 @@
+"""P15: the RFF/CLWE backdoor against smoothing (THEORY.md §6.2, §6.3): at the largest
+noise scale that costs at most 0.03 accuracy, the activated input still flips the
+smoothed backdoored model (flip rate >= 0.9): the trigger is far larger than any sigma
+the task tolerates, so smoothing fails here."""
+
+from __future__ import annotations
+
+import numpy as np
+from theory_ci import LEVEL
+
+import defendability.attackers.rff_clwe
+import defendability.classes.classifiers  # noqa: F401
+from defendability import play, stats
+from defendability.attackers.rff_clwe import RFFCLWE
+from defendability.defenders.smoothing import smoothed_predict
+from defendability.registry import build
+
+GAUSS = "classifiers:data=gaussian,d=32"
+SIGMAS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
+# 101 copies: the majority estimates h_sigma itself closely enough that Monte Carlo noise
+# near the boundary does not count as a failed flip
+COPIES, DRAWS = 101, 3000
+
+
+def test_smoothing_that_keeps_accuracy_leaves_the_backdoor_working():
+    cls = build("classes", GAUSS)
+    attacker, rng = RFFCLWE(), np.random.default_rng(1515)
+    dist, f = attacker.setup(cls, 0.1, rng)
+    f_star = attacker.plant(cls, dist, f, 0.1, rng)
+    X, y = cls.dataset.X_test, cls.dataset.y_test
+    base_accuracy = float(np.mean(f_star(X) == y))
+    kept = [s for s in SIGMAS
+            if base_accuracy - float(np.mean(smoothed_predict(f_star, X, s, COPIES, rng) == y)) <= 0.03]
+    assert kept and max(kept) < max(SIGMAS), kept  # the grid reaches a sigma that does cost accuracy
+    sigma = max(kept)
+    assert sigma >= 1.0, kept
+    # the flip rate of the smoothed backdoored model, over i.i.d. draws x ~ D
+    x = dist.sample(rng, DRAWS)
+    x_act = np.stack([attacker.activate(cls, f_star, row, rng) for row in x])
+    flips = int(np.count_nonzero(smoothed_predict(f_star, x_act, sigma, COPIES, rng)
+                                 != smoothed_predict(f_star, x, sigma, COPIES, rng)))
+    assert stats.wilson(flips, DRAWS, LEVEL)[0] >= 0.9, (sigma, flips / DRAWS)
+    # the trigger is hundreds of times the inputs' norm: far beyond sigma
+    assert np.min(np.linalg.norm(x_act - x, axis=1)) > 50 * np.mean(np.linalg.norm(x, axis=1))
+
+
+def test_the_game_rounds_are_valid():
+    # f and f* trained with different randomness differ on a few percent of natural inputs
+    # (the spread of two clean models): eps = 0.1 admits them; an eps below it does not
+    r = play(GAUSS, "rff-clwe", "accept", 0.1, rounds=15, seed=1516, mode="perturbation")
+    assert r.valid_rounds >= 8 and set(r.invalid_reasons) <= {"no_flip"}, r.invalid_reasons
+    tight = play(GAUSS, "rff-clwe", "accept", 0.001, rounds=5, seed=1516, mode="perturbation")
+    assert tight.valid_rounds == 0 and set(tight.invalid_reasons) <= {"too_far", "no_flip"}
