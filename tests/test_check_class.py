@@ -6,18 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-# imported for their registration under their names
-import defendability.attackers.hanging_junta
-import defendability.attackers.isolating_chain
-import defendability.attackers.junta_flip
-import defendability.attackers.prf_flip
-import defendability.classes.circuits
-import defendability.classes.prf_oracles
-import defendability.classes.threshold_networks
-import defendability.classes.trees
-import defendability.defenders.neighbours
-import defendability.defenders.rare_wire
-import defendability.defenders.tree_depth  # noqa: F401
 from defendability import Game
 from defendability.errors import IncompatibleError, ParameterError
 from defendability.experiments.config import ConfigError, parse_config

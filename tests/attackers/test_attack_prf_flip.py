@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import defendability.circuits.standins  # the stand-ins the attacker applies
-import defendability.classes.threshold_networks  # noqa: F401  (registers the class)
 from defendability.attackers.prf_flip import PRFFlip
 from defendability.circuits.prf import (
     GoldreichGGM,

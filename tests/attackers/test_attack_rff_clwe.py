@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import defendability.attackers.rff_clwe
-import defendability.classes.classifiers  # noqa: F401
 from defendability import Game
 from defendability.attackers.rff_clwe import RFFCLWE
 from defendability.classes.classifiers import RFFModel

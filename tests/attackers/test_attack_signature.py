@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import defendability.attackers.signature
-import defendability.classes.classifiers  # noqa: F401
 from defendability import Game, play
 from defendability.attackers.signature import Signature
 from defendability.classes.classifiers import SignedClassifier

@@ -8,12 +8,6 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-# imported for their registration under their names
-import defendability.attackers.hanging_junta
-import defendability.attackers.isolating_chain
-import defendability.attackers.junta_flip
-import defendability.classes.trees
-import defendability.defenders.tree_depth  # noqa: F401
 from defendability import Game
 from defendability.attackers.hanging_junta import HangingJunta
 from defendability.attackers.isolating_chain import IsolatingChain

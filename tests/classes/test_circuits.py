@@ -13,7 +13,6 @@ from class_contract import (
     support_distance,
 )
 
-import defendability.classes.circuits  # noqa: F401  (registers the class)
 from defendability.attackers.base import Attacker
 from defendability.circuits import CircuitBuilder
 from defendability.circuits.netlist import Circuit

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import defendability.classes.classifiers  # noqa: F401  (registers the class)
 from defendability.classes.base import Counted
 from defendability.classes.classifiers import (
     Classifiers,

@@ -13,7 +13,6 @@ from class_contract import (
     support_distance,
 )
 
-import defendability.classes.threshold_networks  # noqa: F401  (registers the class)
 from defendability.circuits.random import random_circuit
 from defendability.circuits.threshold import ThresholdNetwork, compile_threshold
 from defendability.classes import Counted, unwrap

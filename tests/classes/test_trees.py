@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from class_contract import check_evaluates, check_realises_shattered_set
 
-import defendability.classes.trees  # noqa: F401  (registers the class under its name)
 from defendability import Game
 from defendability.attackers.base import Attacker
 from defendability.classes.base import Counted

@@ -8,10 +8,6 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-# imported for their registration under their names
-import defendability.attackers.isolating_chain
-import defendability.classes.trees
-import defendability.defenders.tree_depth  # noqa: F401
 from defendability import Game
 from defendability.classes.base import Counted
 from defendability.classes.trees import TreeFunction, Trees, random_tree

@@ -16,9 +16,6 @@ import math
 
 from theory_ci import alpha_ci
 
-import defendability.attackers.prf_flip  # registers the components by name
-import defendability.classes.circuits
-import defendability.defenders.rare_wire  # noqa: F401
 from defendability import play
 
 

@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 from theory_ci import LEVEL, alpha_ci, beta_ci
 
-import defendability.attackers.signature
-import defendability.classes.classifiers  # noqa: F401
 from defendability import play, stats
 from defendability.attackers.signature import Signature
 from defendability.defenders.smoothing import smoothed_predict

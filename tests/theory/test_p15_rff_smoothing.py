@@ -8,8 +8,6 @@ from __future__ import annotations
 import numpy as np
 from theory_ci import LEVEL
 
-import defendability.attackers.rff_clwe
-import defendability.classes.classifiers  # noqa: F401
 from defendability import play, stats
 from defendability.attackers.rff_clwe import RFFCLWE
 from defendability.defenders.smoothing import smoothed_predict

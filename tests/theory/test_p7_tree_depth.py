@@ -11,11 +11,6 @@ import math
 import pytest
 from theory_ci import LEVEL, alpha_ci, beta_ci
 
-# imported for their registration under their names
-import defendability.attackers.hanging_junta
-import defendability.attackers.isolating_chain
-import defendability.classes.trees
-import defendability.defenders.tree_depth  # noqa: F401
 from defendability import Game, stats
 
 S, DELTA = 64, 0.1

@@ -11,10 +11,6 @@ import functools
 import pytest
 from theory_ci import error_sum_ci
 
-# imported for their registration under their names
-import defendability.attackers.junta_flip
-import defendability.classes.trees
-import defendability.defenders.tree_depth  # noqa: F401
 from defendability import play
 from defendability.errors import IncompatibleError
 from defendability.game import GameResult

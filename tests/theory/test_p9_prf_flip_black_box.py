@@ -15,9 +15,6 @@ import pytest
 from theory_ci import error_sum_ci
 
 # imported for their registrations: prf-flip, prf-oracles, neighbours, estimator
-import defendability.attackers.prf_flip
-import defendability.classes.prf_oracles
-import defendability.defenders.neighbours
 import defendability.learners.estimator  # noqa: F401
 from defendability import play
 

@@ -150,8 +150,15 @@ def cell_game(cell: Cell) -> Game:
 def play_chunk(cell: Cell, start: int, stop: int, game: Game | None = None) -> ChunkResult:
     """Play rounds ``start <= i < stop`` of ``cell`` (what a worker does with a unit),
     with ``game`` if given, else the process's cached :func:`cell_game`."""
+    from threadpoolctl import threadpool_limits
+
     t0 = time.perf_counter()
-    rounds = (game or cell_game(cell)).play_rounds(cell.seed, range(start, stop))
+    # One BLAS thread on every backend: the workers are the parallelism (a multi-threaded
+    # BLAS in each only competes for the same cores; small solves measured up to 50x
+    # slower), and the same thread count everywhere keeps float results identical
+    # across backends.
+    with threadpool_limits(1):
+        rounds = (game or cell_game(cell)).play_rounds(cell.seed, range(start, stop))
     seconds = time.perf_counter() - t0
     return ChunkResult(cell.cell_id, start, stop, rounds_to_json(rounds), seconds)
 
