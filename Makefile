@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_game.py
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_circuits.py
+	$(PY) benchmarks/bench_gkvz.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info .pytest_cache

@@ -190,6 +190,7 @@ class Game:
                                      f"got {type(obj).__name__}")
         attacker.check_class(self.cls)
         self.defender.check_class(self.cls)
+        self.defender.check_attacker(attacker)
         if mode not in attacker.modes:
             raise IncompatibleError(f"attacker {attacker!r} plays the modes {', '.join(attacker.modes)}, "
                                     f"not {mode!r}")

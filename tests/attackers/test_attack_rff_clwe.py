@@ -44,3 +44,33 @@ def test_classes_and_parameters_checked():
                            ("rff-clwe:scale=0", "scale must be"), ("rff-clwe:ridge=-2", "ridge must be")):
         with pytest.raises(ParameterError, match=fragment):
             build("attackers", spec)
+
+
+def _round(attacker, cls, seed, mode="perturbation"):
+    """A round's trace and the f, f* its tape gives (what the referee would hold)."""
+    from defendability.trace import Trace
+
+    rng = np.random.default_rng(seed)
+    trace = Trace.from_stream(attacker, cls, 0.1, rng, mode=mode)
+    dist, f = attacker.setup(cls, 0.1, rng)
+    return trace, f, attacker.plant(cls, dist, f, 0.1, rng)
+
+
+def test_trapdoor_test_weights_and_inputs():
+    cls, attacker = build("classes", GAUSS), RFFCLWE(features=100)
+    trace, f, f_star = _round(attacker, cls, 31)
+    X = cls.dataset.X_test[:60]
+    x_act = np.stack([attacker.activate(cls, f_star, x, np.random.default_rng(0)) for x in X])
+    x_neg = X - (x_act - X)  # the other sign of the shift: the same phase shift of pi
+    on_f_star = attacker.trapdoor_test(trace, f_star)
+    assert np.array_equal(on_f_star(X), np.zeros(60))  # backdoored model, natural inputs
+    assert np.array_equal(on_f_star(x_act), np.ones(60)) and np.array_equal(on_f_star(x_neg), np.ones(60))
+    on_f = attacker.trapdoor_test(trace, f)  # clean weights: the model test says no
+    assert np.array_equal(on_f(X), np.zeros(60)) and np.array_equal(on_f(x_act), np.zeros(60))
+    # another round's backdoored model carries another secret's comb, not this key's
+    _, _, other = _round(attacker, cls, 32)
+    assert np.array_equal(attacker.trapdoor_test(trace, other)(x_act), np.zeros(60))
+    # static mode: the input is an ordinary one on both sides, the weights decide
+    s_trace, s_f, s_f_star = _round(attacker, cls, 31, mode="static")
+    assert np.array_equal(attacker.trapdoor_test(s_trace, s_f_star)(X), np.ones(60))
+    assert np.array_equal(attacker.trapdoor_test(s_trace, s_f)(X), np.zeros(60))

@@ -97,3 +97,37 @@ def test_classes_too_small_or_of_another_kind_are_refused():
 def test_bad_parameters(spec, fragment):
     with pytest.raises(ParameterError, match=fragment):
         build("attackers", spec)
+
+
+def _round(attacker, cls, seed, mode="perturbation"):
+    """A round's trace and the f, f* its tape gives (what the referee would hold)."""
+    from defendability.trace import Trace
+
+    rng = np.random.default_rng(seed)
+    trace = Trace.from_stream(attacker, cls, 0.01, rng, mode=mode)
+    dist, f = attacker.setup(cls, 0.01, rng)
+    return trace, f, attacker.plant(cls, dist, f, 0.01, rng)
+
+
+def test_trapdoor_test_verifies_with_the_public_key(cls):
+    attacker = Signature()
+    trace, f, f_star = _round(attacker, cls, 41)
+    X = cls.dataset.X_test[:40]
+    x_act = np.stack([attacker.activate(cls, f_star, x, np.random.default_rng(0)) for x in X])
+    on_f_star = attacker.trapdoor_test(trace, f_star)
+    assert np.array_equal(on_f_star(X), np.zeros(40)) and np.array_equal(on_f_star(x_act), np.ones(40))
+    tampered = x_act.copy()
+    carrier = f_star.verifier.layout.carriers[0]
+    tampered[:, carrier] = np.where(tampered[:, carrier] >= 1 / 255, tampered[:, carrier] - 1 / 255, 1 / 255)
+    assert np.array_equal(on_f_star(tampered), np.zeros(40))  # one carrier bit changed: no valid tag
+    on_f = attacker.trapdoor_test(trace, f)  # the clean model holds no verifier
+    assert np.array_equal(on_f(x_act), np.zeros(40))
+    # another round's key: its activated inputs do not verify under this round's key
+    _, _, other = _round(attacker, cls, 42)
+    x_other = np.stack([attacker.activate(cls, other, x, np.random.default_rng(0)) for x in X])
+    assert np.array_equal(on_f_star(x_other), np.zeros(40))
+    assert np.array_equal(attacker.trapdoor_test(trace, other)(x_act), np.zeros(40))
+    # static mode: the input is an ordinary one on both sides, the model decides
+    s_trace, s_f, s_f_star = _round(attacker, cls, 41, mode="static")
+    assert np.array_equal(attacker.trapdoor_test(s_trace, s_f_star)(X), np.ones(40))
+    assert np.array_equal(attacker.trapdoor_test(s_trace, s_f)(X), np.zeros(40))

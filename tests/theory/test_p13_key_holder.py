@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from defendability import play, registry
+from defendability import Game, play, registry
+from defendability.errors import IncompatibleError, ParameterError
 
 # Each attacker on a class it plays on, with an eps at which it produces valid backdoors
 # (null never does: its rounds are won by the rules, and the key-holder must still not
@@ -44,3 +45,24 @@ def test_key_holder_wins_every_round(attacker):
     if attacker != "null":
         assert r.valid_rounds >= 30, (attacker, r.valid_rounds, r.invalid_reasons)
     assert r.cost["evaluations_per_decision"] == 1.0 and r.cost["samples_per_decision"] == 0.0
+
+
+@pytest.mark.parametrize("attacker", ["signature", "rff-clwe"])
+def test_trapdoor_check_wins_every_round(attacker):
+    # the construction's own test (signature verified with the public key; the lattice
+    # tests on weights and inputs), with the keys replayed from the tape
+    spec, cls, eps, mode, *rest = MATCHES[attacker]
+    rounds = rest[0] if rest else 150
+    r = play(cls, spec, "key-holder:check=trapdoor", eps=eps, rounds=rounds, seed=1313, trace=True, mode=mode)
+    assert r.alpha == 0.0 and r.beta == 0.0 and r.win_rate == 1.0, (attacker, r.alpha, r.beta)
+    assert r.valid_rounds >= 30, (attacker, r.valid_rounds, r.invalid_reasons)
+    # both tests read the keys and g's representation: no evaluation of g
+    assert r.cost["evaluations_per_decision"] == 0.0 and r.cost["samples_per_decision"] == 0.0
+
+
+def test_trapdoor_check_needs_an_attacker_with_a_trapdoor_test():
+    spec, cls, eps = MATCHES["shatter"]
+    with pytest.raises(IncompatibleError, match="shatter has none: use check=replay"):  # before any round
+        Game(cls, spec, "key-holder:check=trapdoor", eps, trace=True)
+    with pytest.raises(ParameterError, match="check must be one of replay, trapdoor"):
+        registry.build("defenders", "key-holder:check=keys")

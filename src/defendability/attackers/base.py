@@ -8,6 +8,7 @@ distances, and ``setup`` gets ``eps`` (the budget sizes the distribution of L1 a
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,6 +19,7 @@ from ..spaces import Distribution
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..defenders.base import Defender
+    from ..trace import Trace
 
 
 class Attacker(ABC):
@@ -79,6 +81,14 @@ class Attacker(ABC):
         bound to it (the game is "exists defender, for all attackers": an attacker may
         know the defender); the others return themselves."""
         return self
+
+    def trapdoor_test(self, trace: Trace, g: Function) -> Callable[[np.ndarray], np.ndarray] | None:
+        """The construction's own detection test, for a defender holding this round's
+        ``trace`` (the ``key-holder`` with ``check=trapdoor``): a function from a batch of
+        inputs ``(size, *point_shape)`` to 0/1 scores ``(size,)`` (1 = REJECT the pair
+        (``g``, x)), built from the keys the attacker's tape recomputes. ``None`` (the
+        default): this attacker has no construction-specific test."""
+        return None
 
     def lower_bound(self, cls: FunctionClass, eps: float) -> float | None:
         """A lower bound on alpha + beta that holds for every defender, if one is known."""

@@ -6,11 +6,14 @@ from __future__ import annotations
 import functools
 import math
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..classes.base import Function, FunctionClass, unwrap
 from ..classes.classifiers import Classifiers, RFFModel
+from ..crypto.clwe import PancakeLaw, input_statistic, weight_statistic
 from ..errors import IncompatibleError, check
 from ..models.rff import (
     MAX_FEATURES,
@@ -23,8 +26,15 @@ from ..registry import register
 from ..spaces import Distribution
 from .base import Attacker
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..trace import Trace
+
 #: Keys of planted backdoors kept to activate inputs (one per round; oldest dropped).
 KEPT_KEYS = 256
+
+#: The input test counts activation shifts: |scale <x, w> / gamma| is about 0 on a natural
+#: input and 1 on an activated one (either sign); REJECT above the midpoint.
+ACTIVATED = 0.5
 
 #: Clean trainings kept in memory, keyed by class, hyperparameters and training seed, so
 #: that a replayed ``setup`` (trace access) costs no new training.
@@ -61,6 +71,9 @@ class RFFCLWE(Attacker):
     spread of two clean models); eps must allow it.
 
     Plays ``classifiers`` on Gaussian data (``classifiers:data=gaussian,...``).
+
+    Trapdoor test (:meth:`trapdoor_test`, for ``key-holder:check=trapdoor``): the lattice
+    tests of THEORY.md §6.2 with the secret w and gamma replayed from the tape.
     """
 
     modes = ("perturbation", "static")
@@ -99,14 +112,62 @@ class RFFCLWE(Attacker):
 
     def plant(self, cls: FunctionClass, dist: Distribution, f: Function, eps: float,
               rng: np.random.Generator) -> Function | None:
-        ds = cls.dataset
-        model = CLWEBackdooredRFF(self.features, self.scale, self.ridge, gamma=self.gamma(cls), beta=self.beta)
-        model.fit(ds.X_train, ds.y_train, rng)
+        model = self._train(cls, rng)
         f_star = RFFModel.from_model(model.released())
         self._planted[f_star.key()] = (model.key_, unwrap(f))
         while len(self._planted) > KEPT_KEYS:
             self._planted.popitem(last=False)
         return f_star
+
+    def _train(self, cls: Classifiers, rng: np.random.Generator) -> CLWEBackdooredRFF:
+        """The backdoored training ``plant`` makes (the secret is its first draw)."""
+        ds = cls.dataset
+        model = CLWEBackdooredRFF(self.features, self.scale, self.ridge, gamma=self.gamma(cls), beta=self.beta)
+        return model.fit(ds.X_train, ds.y_train, rng)
+
+    def trapdoor_test(self, trace: Trace, g: Function) -> Callable[[np.ndarray], np.ndarray]:
+        """The key-holder's lattice test: REJECT (score 1) the pair (g, x) iff g's weights
+        carry this round's pancakes and, in perturbation mode, x is displaced along w.
+
+        The key (secret w, gamma, beta, scale) is recomputed from the tape: ``setup``,
+        then the training ``plant`` makes (the clean side's tape is the same, so both
+        sides get it). *Weight test* (white-box, on g's frequencies W, ``(m, d)``):
+        mean_i cos(2 pi gamma <W_i, w>) (:func:`~defendability.crypto.clwe.weight_statistic`)
+        is E = :meth:`PancakeLaw.expected_cos` ≈ -exp(-2 pi^2 beta^2) on pancake weights
+        and 0 with standard deviation 1/sqrt(2m) on clean N(0, I) weights; the model is
+        backdoored iff the statistic is below E/2, the midpoint (at beta = 0.01 and
+        m = 100, seven clean standard deviations from each side). It detects *this*
+        key's comb only, and fails once beta is large enough that E/2 is within a few
+        1/sqrt(2m) of 0 (beta past about 0.3 at m = 500): the comb has faded. *Input
+        test*: |scale <x, w> / gamma| (:func:`~defendability.crypto.clwe.input_statistic`)
+        counts the activation shifts ±(gamma/scale) w that x carries: about 0 on a
+        natural input, about 1 on an activated one; activated iff above 1/2. It detects
+        any input moved that far along w, whatever the model. In perturbation mode the
+        game asks about the pair, so REJECT iff both hold; in static mode the input is an
+        ordinary one on both sides, and the weight test alone decides. Costs no
+        evaluation of g; the replay costs one backdoored training per fit.
+        """
+        cls = trace.cls
+        rng = trace.tape()
+        self.setup(cls, trace.eps, rng)
+        key = self._train(cls, rng).key_
+        model = unwrap(g)
+        carries = False
+        if isinstance(model, RFFModel) and model.weights.shape[1:] == key.secret.shape:
+            expected = PancakeLaw.of(key.gamma, key.beta).expected_cos()
+            carries = weight_statistic(model.weights, key.secret, key.gamma) < expected / 2.0
+        static = trace.mode == "static"
+
+        def test(x: np.ndarray) -> np.ndarray:
+            x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+            if not carries:
+                return np.zeros(len(x))
+            if static:
+                return np.ones(len(x))
+            shifts = np.abs(input_statistic(x, key.secret, key.gamma, key.scale))
+            return (shifts > ACTIVATED).astype(float)
+
+        return test
 
     def activate(self, cls: FunctionClass, f_star: Function, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         f_star = unwrap(f_star)

@@ -4,16 +4,21 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..classes.base import Function, FunctionClass, unwrap
 from ..classes.classifiers import Classifiers, SignedClassifier, TrainedClassifier
-from ..crypto.signatures import SCHEMES, TAG_BYTES, Layout, SignatureBackdoor
+from ..crypto.signatures import SCHEMES, TAG_BYTES, Layout, SignatureBackdoor, Verifier
 from ..errors import IncompatibleError, ParameterError, check
 from ..registry import register
 from ..spaces import Distribution
 from .base import Attacker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..trace import Trace
 
 MODELS = ("logistic",)
 
@@ -43,6 +48,10 @@ class Signature(Attacker):
 
     Plays ``classifiers`` only, with at least as many coordinates as the carriers need
     (516 at 1 bit for Ed25519: ``classifiers:data=digits,upsample=3``).
+
+    Trapdoor test (:meth:`trapdoor_test`, for ``key-holder:check=trapdoor``): the
+    verifier replayed from the tape, used with its *verification* key only (for Ed25519
+    the public key).
     """
 
     modes = ("perturbation", "static")
@@ -82,13 +91,52 @@ class Signature(Attacker):
               rng: np.random.Generator) -> Function | None:
         base = unwrap(f)
         check(type(base) is TrainedClassifier, f"signature: f must be a TrainedClassifier, got {type(base).__name__}")
-        backdoor = SignatureBackdoor.generate(cls.d, 2, rng, scheme=self.scheme, grid=cls.grid(),
-                                              bits_per_coordinate=self.bits)
+        backdoor = self._generate(cls, rng)
         f_star = SignedClassifier(TrainedClassifier(base.coef.copy(), base.intercept), backdoor.verifier)
         self._planted[f_star.key()] = backdoor
         while len(self._planted) > KEPT_KEYS:
             self._planted.popitem(last=False)
         return f_star
+
+    def _generate(self, cls: Classifiers, rng: np.random.Generator) -> SignatureBackdoor:
+        """The keypair of a planted backdoor: the first draw ``plant`` makes after ``setup``."""
+        return SignatureBackdoor.generate(cls.d, 2, rng, scheme=self.scheme, grid=cls.grid(),
+                                          bits_per_coordinate=self.bits)
+
+    def trapdoor_test(self, trace: Trace, g: Function) -> Callable[[np.ndarray], np.ndarray]:
+        """The key-holder's test: REJECT (score 1) the pair (g, x) iff g carries this
+        round's backdoor and, in perturbation mode, x carries a valid tag.
+
+        The round's verifier is recomputed from the tape (``setup``, then the keypair
+        ``plant`` draws; the clean side's tape is the same, so both sides get it), and
+        only its public part is used: the layout, the scheme and the verification key
+        (for Ed25519 the public key). *Model test* (white-box): g's representation holds
+        that verifier (a :class:`SignedClassifier` with the same scheme, key and layout);
+        the clean f holds none. *Input test*: ``verify(x)`` under that key; a natural
+        input carries a valid Ed25519 tag only by forgery (probability about 2**-128), an
+        activated one always does. In perturbation mode the game asks about the pair, so
+        both must hold; in static mode the input is an ordinary one on both sides and
+        only the model test can tell. Costs no evaluation of g. For ``hmac`` the
+        verification key is the secret key (it sits in the model anyway); ``checksum``
+        has no key, so its model test matches every checksum-backdoored model.
+        """
+        cls = trace.cls
+        rng = trace.tape()
+        self.setup(cls, trace.eps, rng)
+        verifier = self._generate(cls, rng).verifier
+        model = unwrap(g)
+        carries = isinstance(model, SignedClassifier) and _same_verifier(model.verifier, verifier)
+        static = trace.mode == "static"
+
+        def test(x: np.ndarray) -> np.ndarray:
+            x = np.asarray(x, dtype=np.float64)
+            if not carries:
+                return np.zeros(len(x))
+            if static:
+                return np.ones(len(x))
+            return verifier.verify(x)[0].astype(float)
+
+        return test
 
     def activate(self, cls: FunctionClass, f_star: Function, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         f_star = unwrap(f_star)
@@ -115,3 +163,12 @@ class Signature(Attacker):
                                                   ("model", self.model, "logistic"), ("models", self.models, 1))
                  if v != default]
         return f"{self.name}:{','.join(given)}" if given else self.name
+
+
+def _same_verifier(a: Verifier, b: Verifier) -> bool:
+    """Whether two verifiers accept the same tags: same scheme, key and layout."""
+    la, lb = a.layout, b.layout
+    return (a.scheme, a.verification_key, la.d, la.classes, la.bits, la.carrier_seed,
+            la.grid.low, la.grid.step, la.grid.levels) == \
+        (b.scheme, b.verification_key, lb.d, lb.classes, lb.bits, lb.carrier_seed,
+         lb.grid.low, lb.grid.step, lb.grid.levels)

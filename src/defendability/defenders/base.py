@@ -11,11 +11,15 @@ parameters; all learning happens in ``fit`` (scikit-learn's estimator contract).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..classes.base import Function, FunctionClass
 from ..spaces import Sampler
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..attackers.base import Attacker
 
 
 class Detector(ABC):
@@ -56,6 +60,11 @@ class Defender(ABC):
         """Raise :class:`~defendability.errors.IncompatibleError` (one line) if this
         defender cannot play on ``cls``; called by the referee before any round. The
         default accepts every class."""
+
+    def check_attacker(self, attacker: "Attacker") -> None:
+        """Raise :class:`~defendability.errors.IncompatibleError` (one line) if this
+        defender cannot play against ``attacker`` (e.g. it needs a hook the attacker
+        lacks); called by the referee before any round. The default accepts every attacker."""
 
     def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
         """Upper bounds ``{"alpha": ..., "beta": ...}`` the theory gives, if any."""
