@@ -357,3 +357,18 @@ def test_overview_has_one_line_per_group_with_ranges(report, rows):
         assert line[6] == f"{lo:.4g} - {hi:.4g}"
         assert line[8] == f"{sum(r['valid_rounds'] for r in mine)}/300"
     assert "## Overview" in report.markdown.read_text()
+
+
+def test_cells_of_one_defender_in_two_modes_are_grouped_apart():
+    from defendability.experiments.figures import defender_label
+    from defendability.experiments.report import cell_groups
+
+    def row(mode):
+        params = {"eps_times_d": 0.2} | ({} if mode is None else {"mode": mode})
+        return {"class": "c:n=1", "attacker": "a", "defender": "key-holder", "eps": 0.2, "vc_dimension": 1,
+                "params": json.dumps(params)}
+
+    rows = [row(None), row("static"), row("perturbation")]
+    assert [defender_label(r) for r in rows] == ["key-holder", "key-holder [static]", "key-holder [perturbation]"]
+    assert sorted(key[2] for key, _ in cell_groups(rows)) == ["key-holder", "key-holder [perturbation]",
+                                                               "key-holder [static]"]

@@ -198,6 +198,15 @@ def eps_times_d(row: dict[str, Any]) -> float:
     return float(value) if value is not None else float(row["eps"]) * int(row["vc_dimension"])
 
 
+def defender_label(row: dict[str, Any]) -> str:
+    """The cell's defender SPEC, with the game mode when it is not the paper's
+    random-trigger game (``"smoothing [perturbation]"``): cells of one defender in two
+    modes are two comparisons, grouped apart in figures and tables."""
+    params = json.loads(row["params"]) if isinstance(row.get("params"), str) else (row.get("params") or {})
+    mode = params.get("mode", "random-trigger")
+    return row["defender"] if mode == "random-trigger" else f"{row['defender']} [{mode}]"
+
+
 def guarantee(row: dict[str, Any]) -> dict[str, float] | None:
     """The defender's stored guarantee ``{"alpha": A, "beta": B}``, or ``None``."""
     value = row.get("guarantee")
@@ -209,7 +218,7 @@ def guarantee(row: dict[str, Any]) -> dict[str, float] | None:
 def sorted_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows ordered by class, attacker, defender (numbers by value), then eps*d."""
     return sorted(rows, key=lambda r: (natural_key(r["class"]), natural_key(r["attacker"]),
-                                       natural_key(r["defender"]), eps_times_d(r)))
+                                       natural_key(defender_label(r)), eps_times_d(r)))
 
 
 def _groups(rows: Iterable[dict[str, Any]], key: Any) -> dict[Any, list[dict[str, Any]]]:
@@ -228,7 +237,7 @@ def _figure_groups(rows: Iterable[dict[str, Any]]) -> list[tuple[tuple[str, str,
     """Rows grouped by (class family, attacker, defender), in :func:`sorted_rows` order."""
     ordered = sorted_rows(rows)
     fam_order = {f: i for i, f in enumerate(dict.fromkeys(family(r["class"]) for r in ordered))}
-    groups = _groups(ordered, lambda r: (family(r["class"]), r["attacker"], r["defender"]))
+    groups = _groups(ordered, lambda r: (family(r["class"]), r["attacker"], defender_label(r)))
     keys = sorted(groups, key=lambda k: (fam_order[k[0]], natural_key(k[1]), natural_key(k[2])))
     return [(k, groups[k]) for k in keys]
 
@@ -377,7 +386,7 @@ def cost_figures(rows: Iterable[dict[str, Any]]) -> list[CostFigure]:
     for (fam, attacker), group in groups.items():
         if len({float(r["eps"]) for r in group}) < 2:
             continue
-        by_series = _groups(group, lambda r: (r["defender"], r["class"]))
+        by_series = _groups(group, lambda r: (defender_label(r), r["class"]))
         panels, log_y = [], []
         for key, label in COST_PANELS:
             series = []

@@ -253,7 +253,7 @@ def cell_groups(rows: Sequence[dict[str, Any]]) -> list[tuple[tuple[str, str, st
     """Rows grouped by exact (class, attacker, defender) SPECs, in the figures' order."""
     out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in fg.sorted_rows(rows):
-        out.setdefault((r["class"], r["attacker"], r["defender"]), []).append(r)
+        out.setdefault((r["class"], r["attacker"], fg.defender_label(r)), []).append(r)
     return list(out.items())
 
 
