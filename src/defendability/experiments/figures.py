@@ -310,9 +310,12 @@ def _panel(measure: str, ylabel: str, prefix: str, series_rows: Sequence[tuple[s
 
 def error_figures(rows: Iterable[dict[str, Any]]) -> list[ErrorFigure]:
     """The error figures of a run's ``cells`` rows, one per (class family, attacker,
-    defender), in a fixed order; ``stem`` is the PNG's file name without suffix."""
+    defender) whose cells span two or more values of eps*d (a single point is the
+    overview table's line, not a curve), in a fixed order; ``stem`` is the PNG's file
+    name without suffix."""
     out = []
-    for i, ((fam, attacker, defender), group) in enumerate(_figure_groups(rows), start=1):
+    groups = [(key, group) for key, group in _figure_groups(rows) if len({eps_times_d(r) for r in group}) > 1]
+    for i, ((fam, attacker, defender), group) in enumerate(groups, start=1):
         by_class = list(_groups(group, lambda r: r["class"]).items())
         xs = [eps_times_d(r) for r in group]
         log_x = min(xs) > 0 and max(xs) / min(xs) > 10.0
