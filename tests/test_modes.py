@@ -69,9 +69,11 @@ class Seen(Defender):
 def test_perturbation_round_shows_the_activated_input_to_the_defender():
     seen = Seen()
     r = Game("subsets:N=16,d=4", Planter(), seen, 0.1, mode="perturbation").play(rounds=30, seed=3)
-    assert r.valid_rounds == 30 and r.mode == "perturbation" and r.budget == [15.0, 15.0]
+    # f*(15) = 1 must differ from f at 15 (0) and at the natural x: not when x = 0 (f(0) = 1)
+    assert r.mode == "perturbation" and r.budget == [15.0, 15.0]
+    assert r.valid_rounds >= 25 and set(r.invalid_reasons) <= {"no_flip"}
     backdoor_inputs = [x for key, x in seen.log if key == SubsetFunction(np.array([0, 15]), 16).key()]
-    assert backdoor_inputs == [15] * 30 and r.beta == 1.0
+    assert backdoor_inputs == [15] * r.valid_rounds and r.beta == r.valid_rounds / 30  # invalid: caught
 
 
 def test_the_budget_is_enforced():
@@ -141,7 +143,54 @@ def test_cli_and_config():
         parse_config(text.replace('"static"', '"dynamic"'), "x.toml")
     with pytest.raises(ConfigError, match="x.toml: cell .*plays the modes"):
         parse_config(text.replace('"static"', '"perturbation"'), "x.toml")
-    with pytest.raises(ConfigError, match="x.toml: cell .*budget is for mode perturbation"):
+    with pytest.raises(ConfigError, match="x.toml: cell .*budget applies to an attacker that activates"):
         parse_config(text + "budget = [1, 2]\n", "x.toml")
     with pytest.raises(ConfigError, match="x.toml: budget"):
         parse_config(text + "budget = [1, -2]\n", "x.toml")
+
+
+class _Cheat(Planter):
+    """Misbehaving activations: ``how`` = "edit" overwrites the natural input it is handed
+    (hoping the referee measures the move from the edited array), "subclass" returns an
+    ndarray subclass, "inf" declares an infinite budget."""
+
+    name = "cheat"
+
+    def __init__(self, how: str):
+        super().__init__(budget=1.0)
+        self.how = how
+
+    def activate(self, cls, f_star, x, rng):
+        if self.how == "edit":
+            x[...] = cls.N - 1  # the far point, written into the array it was given
+            return x
+        return np.asarray(cls.N - 1, dtype=x.dtype).view(type("Fake", (np.ndarray,), {}))
+
+    def perturbation_budget(self, cls):
+        return (np.inf, np.inf) if self.how == "inf" else (1.0, 1.0)
+
+
+def test_activations_cannot_move_the_referees_input_or_fake_an_array():
+    for how in ("edit", "subclass"):
+        r = Game("subsets:N=16,d=4", _Cheat(how), "accept", 0.1, mode="perturbation").play(rounds=30, seed=9)
+        # a move of up to 15 under a budget of 1: only x in {14, 15} could be honest
+        assert r.invalid_reasons.get("too_perturbed", 0) >= 20, (how, r.invalid_reasons)
+    with pytest.raises(ParameterError, match="two finite numbers"):
+        Game("subsets:N=16,d=4", _Cheat("inf"), "accept", 0.1, mode="perturbation")
+
+
+class _NoOp(Planter):
+    """Plants a member that differs from f in representation only, not in behaviour."""
+
+    name = "no-op"
+
+    def plant(self, cls, dist, f, eps, rng):
+        return SubsetFunction(np.array([0]), cls.N)  # the same set, a new object
+
+    def activate(self, cls, f_star, x, rng):
+        return np.array(x, copy=True)
+
+
+def test_static_mode_asks_a_planted_backdoor_to_work():
+    r = Game("subsets:N=16,d=4", _NoOp(), "accept", 0.1, mode="static").play(rounds=20, seed=10)
+    assert r.valid_rounds == 0 and r.invalid_reasons == {"no_flip": 20}

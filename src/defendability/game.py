@@ -177,8 +177,8 @@ class Game:
               f"distance_samples must be >= 100, got {distance_samples}")
         check(isinstance(trace, bool), f"trace must be true or false, got {trace!r}")
         check(mode in MODES, f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        check(budget is None or mode == "perturbation", f"a perturbation budget is for mode perturbation, "
-                                                         f"not {mode!r}")
+        check(budget is None or mode != "random-trigger", "a perturbation budget is for modes perturbation and "
+                                                           "static, not random-trigger")
         self.cls: FunctionClass = build("classes", cls)
         self.defender: Defender = build("defenders", defender)
         attacker = build("attackers", attacker)
@@ -196,7 +196,10 @@ class Game:
                                     f"not {mode!r}")
         #: The perturbation budget (l_inf, l2) the referee enforces in perturbation mode:
         #: ``budget``, else the one the attacker declares.
-        self.budget = self._budget(attacker, budget) if mode == "perturbation" else None
+        planting = mode == "perturbation" or (mode == "static" and not attacker.triggered)
+        self.budget = self._budget(attacker, budget) if planting else None
+        check(budget is None or planting, f"a perturbation budget applies to an attacker that activates inputs; "
+                                          f"{attacker!r} backdoors a trigger")
         if getattr(self.defender, "uses_trace", False) and not trace:
             raise IncompatibleError(f"defender {self.defender!r} needs the attacker's trace: turn on trace access "
                                     "(--trace, or trace = true in a config)")
@@ -210,8 +213,8 @@ class Game:
     def _budget(self, attacker: Attacker, budget: tuple[float, float] | None) -> tuple[float, float]:
         value = attacker.perturbation_budget(self.cls) if budget is None else budget
         ok = isinstance(value, tuple) and len(value) == 2 and all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool) and v >= 0 for v in value)
-        check(ok, f"the perturbation budget must be (l_inf, l2), two numbers >= 0, got {value!r}")
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v < math.inf for v in value)
+        check(ok, f"the perturbation budget must be (l_inf, l2), two finite numbers >= 0, got {value!r}")
         return float(value[0]), float(value[1])
 
     # -- one round -------------------------------------------------------------------
@@ -245,11 +248,13 @@ class Game:
         key = f.key()
         # The trigger (random-trigger, static) or the natural input the attacker perturbs
         # (perturbation), and the clean input: drawn together before the attacker moves on.
-        shown, x = dist.sample(rng["referee"], 2)
-        if mode == "perturbation" or (mode == "static" and not self.attacker.triggered):
+        # The attacker gets copies: what it does to them never reaches the referee's inputs.
+        shown, x = (np.array(row, copy=True) for row in dist.sample(rng["referee"], 2))
+        planting = mode == "perturbation" or (mode == "static" and not self.attacker.triggered)
+        if planting:
             f_star = self.attacker.plant(cls, dist, attackers_f, eps, rng["attacker"])
         else:
-            f_star = self.attacker.backdoor(cls, dist, attackers_f, shown, eps, rng["attacker"])
+            f_star = self.attacker.backdoor(cls, dist, attackers_f, shown.copy(), eps, rng["attacker"])
 
         status, distance, x_backdoor = "valid", None, shown
         if f.key() != key or not cls.contains(f):
@@ -260,19 +265,21 @@ class Game:
             status = "not_a_member"
         else:
             attackers_f_star, f_star = f_star, cls.rebuild(f_star)
-            # where f* must flip f: the trigger, or the activated input; a planted f*
-            # shown statically has no trigger and must only differ from f
-            flip_at: np.ndarray | None = shown
+            # Where f* must flip f: the trigger; or, for a planted f* (perturbation, and
+            # static for a planting attacker, where the activated input stays hidden from
+            # the defender), the activated input x', whose label must differ both from
+            # f's at x' and from f's at the natural x it was made from.
+            flip_at = shown
+            if planting:
+                flip_at, status = self._activated(cls, attackers_f_star, shown, rng["attacker"])
             if mode == "perturbation":
-                x_backdoor = flip_at = self.attacker.activate(cls, attackers_f_star, shown, rng["attacker"])
-                status = self._check_perturbation(shown, x_backdoor)
+                x_backdoor = flip_at
             elif mode == "static":  # the defender sees the model with an ordinary input
-                x_backdoor = dist.sample(rng["referee"], 1)[0]
-                if not self.attacker.triggered:
-                    flip_at = None
-                    status = "no_backdoor" if f_star.key() == f.key() else status
-            if status == "valid" and flip_at is not None and f_star(flip_at[None])[0] == f(flip_at[None])[0]:
-                status = "no_flip"
+                x_backdoor = np.array(dist.sample(rng["referee"], 1)[0], copy=True)
+            if status == "valid":
+                label = f_star(flip_at[None])[0]
+                if label == f(flip_at[None])[0] or (planting and label == f(shown[None])[0]):
+                    status = "no_flip"
             if status == "valid":
                 distance = check_distance(cls, f, f_star, dist, eps, rng["referee"], self.distance_samples)
                 if not distance.ok:
@@ -289,12 +296,22 @@ class Game:
         return Round(index, status, c_rej, c_score, not b_rej, b_score, distance,
                      ev + ev2, sm + sm2, 2, fit_s + fit2, dec_s + dec2)
 
-    def _check_perturbation(self, x: np.ndarray, x_act: object) -> str:
-        """``"valid"`` when the activated input has x's shape, is finite and is within the
-        perturbation budget of x (l_inf and l2), else ``"too_perturbed"``."""
-        x_act = np.asarray(x_act) if isinstance(x_act, np.ndarray) else None
-        if x_act is None or x_act.shape != x.shape or not np.issubdtype(x_act.dtype, np.number) \
-                or not bool(np.all(np.isfinite(x_act))):
+    def _activated(self, cls: FunctionClass, f_star: Function, x: np.ndarray,
+                   rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        """The attacker's activation of (a copy of) ``x``, as the referee's own plain
+        array, and ``"valid"`` if it is within the perturbation budget of x, else
+        ``"too_perturbed"`` (also for anything that is not a plain finite numeric array
+        of x's shape: a subclass could show the check one point and the defender another)."""
+        x_act = self.attacker.activate(cls, f_star, x.copy(), rng)
+        if type(x_act) is not np.ndarray or x_act.shape != x.shape or not np.issubdtype(x_act.dtype, np.number):
+            return x, "too_perturbed"
+        x_act = np.array(x_act, copy=True)
+        return x_act, self._check_perturbation(x, x_act)
+
+    def _check_perturbation(self, x: np.ndarray, x_act: np.ndarray) -> str:
+        """``"valid"`` when ``x_act`` is finite and within the perturbation budget of x
+        (l_inf and l2), else ``"too_perturbed"``."""
+        if not bool(np.all(np.isfinite(x_act))):
             return "too_perturbed"
         delta = (x_act.astype(np.float64) - np.asarray(x, dtype=np.float64)).reshape(-1)
         linf, l2 = self.budget

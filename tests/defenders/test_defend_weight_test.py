@@ -100,7 +100,9 @@ def test_weights_off_the_clean_law_are_rejected(cls, name):
 def test_in_the_static_game_alpha_holds_and_nothing_is_evaluated():
     result = play("classifiers:data=gaussian,d=8,train=200,test=200", "rff-clwe:features=100",
                   "weight-test:test=energy,alpha_level=0.2", eps=0.3, rounds=30, seed=7, mode="static")
-    assert result.valid_rounds == 30 and result.mode == "static"
+    # static mode still asks the planted backdoor to work on a hidden activated input:
+    # the rounds where the far trigger happens to leave f*'s label alone are no_flip
+    assert result.valid_rounds >= 15 and set(result.invalid_reasons) <= {"no_flip"} and result.mode == "static"
     assert result.cost["evaluations_per_decision"] == 0
     # alpha: P(REJECT | clean RFF) = 0.2 exactly under the energy test's derived null
     lo, hi = stats.wilson(round(result.alpha * 30), 30, LEVEL)

@@ -28,6 +28,8 @@ MATCHES = {
     "signature": ("signature", "classifiers:data=digits,upsample=3", 0.01, "perturbation"),
     "rff-clwe": ("rff-clwe:features=100", "classifiers:data=gaussian,d=16,train=300,test=300", 0.2,
                  "perturbation", 50),
+    "relu-sparse-pca": ("relu-sparse-pca:features=256,sparsity=32", "classifiers:data=gaussian,d=2048,train=200,test=200",
+                        0.05, "perturbation", 80),
 }
 
 
@@ -47,7 +49,7 @@ def test_key_holder_wins_every_round(attacker):
     assert r.cost["evaluations_per_decision"] == 1.0 and r.cost["samples_per_decision"] == 0.0
 
 
-@pytest.mark.parametrize("attacker", ["signature", "rff-clwe"])
+@pytest.mark.parametrize("attacker", ["signature", "rff-clwe", "relu-sparse-pca"])
 def test_trapdoor_check_wins_every_round(attacker):
     # the construction's own test (signature verified with the public key; the lattice
     # tests on weights and inputs), with the keys replayed from the tape

@@ -7,6 +7,7 @@ from .mixture import Mixture
 from .null import Null
 from .point_flip import PointFlip
 from .prf_flip import PRFFlip
+from .relu_sparse_pca import ReLUSparsePCA
 from .rff_clwe import RFFCLWE
 from .shatter import Shatter
 from .signature import Signature
@@ -21,6 +22,7 @@ __all__ = [
     "PointFlip",
     "PRFFlip",
     "RFFCLWE",
+    "ReLUSparsePCA",
     "Shatter",
     "Signature",
     "WorstCase",

@@ -12,7 +12,10 @@ rows of the dataset's dimension d) together with the models a trainer may releas
 - :class:`RFFModel`: a random-Fourier-feature classifier (:mod:`defendability.models.rff`)
   as released, clean or CLWE-backdoored alike: its frequencies, offsets and head.
   The secret of a backdoored one is not part of the member; nothing in the arrays says
-  which kind it is (that is the point of the construction).
+  which kind it is (that is the point of the construction);
+- :class:`ReLUModel`: a random-ReLU energy network (:mod:`defendability.models.sparse_pca`)
+  as released, clean or sparse-PCA-backdoored alike: its hidden weights and its head
+  (the secret sparse direction is not part of the member either).
 
 The default distribution is the empirical distribution of the dataset's *test* inputs
 (the natural inputs the model will meet); the training split is what attackers and
@@ -34,6 +37,8 @@ from ..data.digits import LABELS, MAX_UPSAMPLE, METHODS, digits
 from ..data.gaussian import MAX_D, two_gaussians
 from ..errors import IncompatibleError, ParameterError, check
 from ..models.rff import MAX_FEATURES, RFFClassifier
+from ..models.sparse_pca import MAX_FEATURES as RELU_MAX_FEATURES
+from ..models.sparse_pca import RandomReLUClassifier
 from ..registry import register
 from ..spaces import Distribution, Empirical
 from .base import (
@@ -170,6 +175,54 @@ class RFFModel(Function):
         return f"RFFModel(d={self.d}, features={len(self.coef)}, scale={self.scale:.4g})"
 
 
+class ReLUModel(Function):
+    """A released random-ReLU energy network (clean or sparse-PCA-backdoored alike):
+    x -> [head_coef (e(x) - energy_mean) / energy_sd + head_intercept > 0] with the
+    energy e(x) = sqrt((1/m) sum_i ReLU(<weights_i, x>)^2).
+
+    Representation: ``weights`` ``(m, d)`` float64 and the floats ``energy_mean``,
+    ``energy_sd`` (> 0), ``head_coef``, ``head_intercept``. A batch ``(size, d)`` gives
+    ``(size,)`` uint8.
+    """
+
+    def __init__(self, weights: np.ndarray, energy_mean: float, energy_sd: float, head_coef: float,
+                 head_intercept: float):
+        self.weights = np.array(weights, dtype=np.float64)
+        self.energy_mean, self.energy_sd = float(energy_mean), float(energy_sd)
+        self.head_coef, self.head_intercept = float(head_coef), float(head_intercept)
+
+    @classmethod
+    def from_model(cls, model: RandomReLUClassifier) -> ReLUModel:
+        """The member of a fitted :class:`RandomReLUClassifier` (for a backdoored one, pass
+        ``model.released()``: only the arrays are read, never a key)."""
+        return cls(model.weights_, model.energy_mean_, model.energy_sd_, model.head_coef_, model.head_intercept_)
+
+    @property
+    def d(self) -> int:
+        return self.weights.shape[1]
+
+    def _model(self) -> RandomReLUClassifier:
+        # the evaluation is the library's network code
+        model = RandomReLUClassifier(self.weights.shape[0])
+        model.weights_, model.energy_mean_, model.energy_sd_ = self.weights, self.energy_mean, self.energy_sd
+        model.head_coef_, model.head_intercept_ = self.head_coef, self.head_intercept
+        return model
+
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        """The head's logit per row: ``(size,)`` float64."""
+        return self._model().decision_function(_as_rows(x, self.d, "ReLU model"))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return (self.decision_function(x) > 0).astype(np.uint8)
+
+    def key(self) -> tuple:
+        return ("relu", self.weights.shape, self.weights.tobytes(), self.energy_mean, self.energy_sd,
+                self.head_coef, self.head_intercept)
+
+    def __repr__(self) -> str:
+        return f"ReLUModel(d={self.d}, features={self.weights.shape[0]})"
+
+
 @functools.lru_cache(maxsize=8)
 def _dataset(data: str, upsample: int, label: str, method: str, d: int, separation: float, train: int, test: int,
              seed: int) -> Dataset:
@@ -201,14 +254,16 @@ def _finite_float(value: object) -> bool:
 
 @register("classes", "classifiers")
 class Classifiers(FunctionClass):
-    """Trained classifiers on a dataset's inputs (R^d): linear, signature-backdoored, RFF.
+    """Trained classifiers on a dataset's inputs (R^d): linear, signature-backdoored, RFF,
+    random-ReLU.
 
     Parameters: ``data`` (``digits``: scikit-learn's 8x8 digits on the 8-bit grid, with
     ``upsample``, ``label``, ``method``; ``gaussian``: two unit Gaussians in R^``d``
     ``separation`` apart, ``train`` and ``test`` points), ``seed`` (the split or the draw).
     Points are float64 rows ``(d,)``; the default distribution is the empirical
     distribution of the test inputs. Members: :class:`TrainedClassifier`,
-    :class:`SignedClassifier`, :class:`RFFModel` (exact types; nested objects checked).
+    :class:`SignedClassifier`, :class:`RFFModel`, :class:`ReLUModel` (exact types; nested
+    objects checked).
 
     ``vc_dimension`` reports d + 1, the VC dimension of the linear members only: the
     backdoored and RFF members are outside any VC accounting, and the number serves only
@@ -320,18 +375,30 @@ class Classifiers(FunctionClass):
         return (arrays_ok and all(bool(np.all(np.isfinite(a))) for a in (f.weights, f.offsets, f.coef))
                 and _finite_float(f.scale) and f.scale > 0)
 
+    def _relu_ok(self, f: object) -> bool:
+        f = exact_member(f, ReLUModel)
+        if f is None or type(f.weights) is not np.ndarray or f.weights.ndim != 2:
+            return False
+        m = f.weights.shape[0]
+        scalars = (f.energy_mean, f.energy_sd, f.head_coef, f.head_intercept)
+        return (1 <= m <= RELU_MAX_FEATURES and is_array(f.weights, (m, self.d), np.float64)
+                and bool(np.all(np.isfinite(f.weights))) and all(_finite_float(v) for v in scalars)
+                and f.energy_sd > 0)
+
     def contains(self, f: Function) -> bool:
         """An exact :class:`TrainedClassifier` (finite ``(d,)`` float64 coef, float
         intercept), :class:`SignedClassifier` (whose base passes that check and whose
         verifier, layout and grid are exact types forming a valid layout for d inputs and
         two classes, with the canonical carriers) or :class:`RFFModel` (finite float64
-        arrays ``(m, d)``, ``(m,)``, ``(m,)``, a positive float scale); no instance
+        arrays ``(m, d)``, ``(m,)``, ``(m,)``, a positive float scale) or :class:`ReLUModel`
+        (finite float64 weights ``(m, d)``, finite float head scalars, a positive
+        ``energy_sd``); no instance
         attribute may hide a method (:func:`~defendability.classes.base.shadows_behaviour`)."""
         if type(unwrap(f)) is SignedClassifier:
             signed = exact_member(f, SignedClassifier)
             return (signed is not None and self._linear_ok(vars(signed).get("base"))
                     and self._canonical_verifier(vars(signed).get("verifier")) is not None)
-        return self._linear_ok(f) or self._rff_ok(f)
+        return self._linear_ok(f) or self._rff_ok(f) or self._relu_ok(f)
 
     def rebuild(self, f: Function) -> Function:
         """A fresh member from copies of ``f``'s checked arrays (and, for a signed model, a
@@ -342,6 +409,8 @@ class Classifiers(FunctionClass):
         if type(f) is SignedClassifier:
             return SignedClassifier(TrainedClassifier(f.base.coef.copy(), f.base.intercept),
                                     self._canonical_verifier(f.verifier))
+        if type(f) is ReLUModel:
+            return ReLUModel(f.weights.copy(), f.energy_mean, f.energy_sd, f.head_coef, f.head_intercept)
         return RFFModel(f.weights.copy(), f.offsets.copy(), f.coef.copy(), f.scale)
 
     def trained(self, seed: int) -> TrainedClassifier:

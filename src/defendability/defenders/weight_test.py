@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import Function, FunctionClass, unwrap
-from ..classes.classifiers import Classifiers, RFFModel
+from ..classes.classifiers import Classifiers, ReLUModel, RFFModel
 from ..errors import IncompatibleError, check
 from ..registry import register
 from ..spaces import Sampler
@@ -15,8 +15,9 @@ from .base import Defender
 from .model_evidence import EvidenceDetector, check_alpha_level
 
 #: Member types whose first-layer weights have the public clean law i.i.d. N(0, 1) that
-#: every test of :data:`~defendability.static.WEIGHT_TESTS` takes as its null.
-WEIGHTED = (RFFModel,)
+#: every test of :data:`~defendability.static.WEIGHT_TESTS` takes as its null (the clean
+#: RFF sampler's frequencies and the clean random-ReLU network's hidden weights).
+WEIGHTED = (RFFModel, ReLUModel)
 
 
 @register("defenders", "weight-test")
@@ -28,7 +29,8 @@ class WeightTest(Defender):
     ``coordinate-ks``, ``norm-ks`` (default), ``energy``, ``top-eigenvalue``,
     ``diagonal``; null laws and what each sees in docs/static-detection.md),
     ``alpha_level`` (default 0.01). Plays ``classifiers``; the member must carry weights
-    (an :class:`~defendability.classes.classifiers.RFFModel`): ``fit`` refuses any other
+    (an :class:`~defendability.classes.classifiers.RFFModel` or
+    :class:`~defendability.classes.classifiers.ReLUModel`): ``fit`` refuses any other
     member with ``IncompatibleError``.
 
     score(x): 1 - p for every input (the model is tested, not the input), graded; the
@@ -58,7 +60,8 @@ class WeightTest(Defender):
         model = unwrap(g)  # white-box: the representation, read without evaluating g
         if type(model) not in WEIGHTED:
             raise IncompatibleError(f"weight-test: the member {type(model).__name__} has no first-layer weights "
-                                    f"to test; it reads RFF models (the rff-clwe attacker's)")
+                                    f"to test; it reads RFF and random-ReLU models (the rff-clwe and "
+                                    f"relu-sparse-pca attackers')")
         return EvidenceDetector(WEIGHT_TESTS[self.test](model.weights), self.alpha_level)
 
     def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
