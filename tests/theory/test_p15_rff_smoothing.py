@@ -38,7 +38,7 @@ def test_smoothing_that_keeps_accuracy_leaves_the_backdoor_working():
     flips = int(np.count_nonzero(smoothed_predict(f_star, x_act, sigma, COPIES, rng)
                                  != smoothed_predict(f_star, x, sigma, COPIES, rng)))
     assert stats.wilson(flips, DRAWS, LEVEL)[0] >= 0.9, (sigma, flips / DRAWS)
-    # the trigger is hundreds of times the inputs' norm: far beyond sigma
+    # the trigger is about a hundred times the inputs' norm (asserted: over 50x): far beyond sigma
     assert np.min(np.linalg.norm(x_act - x, axis=1)) > 50 * np.mean(np.linalg.norm(x, axis=1))
 
 

@@ -65,7 +65,7 @@ class RFFCLWE(Attacker):
 
     Budget: exactly ||x' - x||_2 = gamma/scale; l_inf is declared as the same number (an
     upper bound: |w_i| <= 1). This is large: at the default scale 0.02 and d = 32 it is
-    about 566, hundreds of times ||x|| (THEORY.md §6.2's honest limit: wherever the model
+    about 566, about a hundred times ||x|| (THEORY.md §6.2's honest limit: wherever the model
     generalises the trigger is not a small perturbation). Distance: f and f* are trained
     with different randomness, so they disagree on a few percent of natural inputs (the
     spread of two clean models); eps must allow it.

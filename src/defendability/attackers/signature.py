@@ -47,7 +47,8 @@ class Signature(Attacker):
     on every input without a valid tag, so its distance to f on natural inputs is 0.
 
     Plays ``classifiers`` only, with at least as many coordinates as the carriers need
-    (516 at 1 bit for Ed25519: ``classifiers:data=digits,upsample=3``).
+    (512 + ceil(log2 classes) at 1 bit for Ed25519: 513 for the two labels here, so
+    ``classifiers:data=digits,upsample=3``).
 
     Trapdoor test (:meth:`trapdoor_test`, for ``key-holder:check=trapdoor``): the
     verifier replayed from the tape, used with its *verification* key only (for Ed25519
