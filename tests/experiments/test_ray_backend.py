@@ -157,10 +157,12 @@ def test_local_instance_matches_serial_listens_on_loopback_and_resumes(tmp_path,
     assert listening and all(is_loopback(a) for a in listening), listening
     with ResultsStore(tmp_path / "ray" / "tiny" / "results.sqlite", readonly=True) as store:
         assert len(store.chunks()) + 5 * len(store.finished_cells()) == 3  # 5 chunks per cell
+        # which 3 finished first is Ray's choice: a cell's last chunk has 10 rounds, not 20
+        kept = sum(c["stop"] - c["start"] for c in store.chunks()) + 90 * len(store.finished_cells())
 
     summary = run_sweep(config, backend="ray", workers=2, root=tmp_path / "ray", progress=False)
     assert summary.complete and summary.backend == "ray" and summary.workers == 2
-    assert summary.chunks_played == 10 - 3 and summary.rounds_played == 180 - 3 * 20
+    assert summary.chunks_played == 10 - 3 and summary.rounds_played == 180 - kept and kept in (50, 60)
     assert not ray.is_initialized()
     assert rows(tmp_path / "ray" / "tiny") == rows(tmp_path / "serial" / "tiny")
     log = (tmp_path / "ray" / "tiny" / "run.log").read_text()
