@@ -20,10 +20,10 @@ from ..models.rff import (
     CLWEBackdooredRFF,
     RFFClassifier,
     RFFKey,
-    activate,
 )
 from ..registry import register
 from ..spaces import Distribution
+from ._shift import shift_activation
 from .base import Attacker
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -175,12 +175,7 @@ class RFFCLWE(Attacker):
         if planted is None:
             raise IncompatibleError("rff-clwe: can only activate a backdoor it planted itself")
         key, f = planted
-        point = np.asarray(x, dtype=np.float64)[None]
-        candidates = (activate(point, key), point - key.shift)
-        for x_act in candidates:
-            if f_star(x_act)[0] != f(x_act)[0]:
-                return x_act[0]
-        return candidates[0][0]
+        return shift_activation(f_star, f, x, key.shift)
 
     def perturbation_budget(self, cls: FunctionClass) -> tuple[float, float]:
         self.check_class(cls)
