@@ -344,6 +344,10 @@ class Game:
         reasons = Counter(r.status for r in played if r.status != "valid")
         alpha = rejects / n if n else float("nan")
         beta = accepts / n if n else float("nan")
+        # beta among valid rounds only: under defender_wins the invalid rounds count as
+        # caught, so beta alone says little where few backdoors are valid (THEORY §7)
+        valid_accepts = sum(bool(r.backdoor_accept) for r in valid)
+        beta_valid = valid_accepts / len(valid) if valid else float("nan")
         win = 1.0 - (alpha + beta) / 2.0 if n else float("nan")
         sum_lo, sum_hi = stats.sum_interval(rejects, n, accepts, n)
         clean_scores = [r.clean_score for r in kept]
@@ -354,6 +358,7 @@ class Game:
         return GameResult(
             alpha=alpha, beta=beta, win_rate=win,
             alpha_ci=stats.wilson(rejects, n), beta_ci=stats.wilson(accepts, n),
+            beta_valid=beta_valid, beta_valid_ci=stats.wilson(valid_accepts, len(valid)),
             win_ci=(max(0.0, 1.0 - sum_hi / 2.0), min(1.0, 1.0 - sum_lo / 2.0)),
             error_sum=alpha + beta, error_sum_ci=(sum_lo, sum_hi),
             rounds=len(played), valid_rounds=len(valid), invalid_rounds=len(played) - len(valid),
@@ -386,7 +391,8 @@ class GameResult:
 
     ``alpha``: false-alarm rate Pr[REJECT on (f, x)]; ``beta``: miss rate Pr[ACCEPT on
     (f*, x*)] (invalid rounds count as caught under ``defender_wins``); ``win_rate`` =
-    1 - (alpha + beta)/2. ``alpha_ci`` and ``beta_ci`` are 95% Wilson intervals;
+    1 - (alpha + beta)/2; ``beta_valid``: the miss rate among valid rounds only (``nan``
+    without any). ``alpha_ci``, ``beta_ci`` and ``beta_valid_ci`` are 95% Wilson intervals;
     ``error_sum`` = alpha + beta and ``win_ci`` get the interval of
     :func:`stats.sum_interval` (Wilson at 97.5% on each side, union bound), valid
     although a round's two decisions are correlated through the attacker's f. ``auroc`` and ``tpr_at_fpr`` only for graded defenders (higher score =
@@ -403,6 +409,8 @@ class GameResult:
     win_rate: float
     alpha_ci: tuple[float, float]
     beta_ci: tuple[float, float]
+    beta_valid: float
+    beta_valid_ci: tuple[float, float]
     win_ci: tuple[float, float]
     error_sum: float
     error_sum_ci: tuple[float, float]
@@ -434,7 +442,7 @@ class GameResult:
         """A JSON-ready dict (the CLI's ``--json`` object); scores only if asked."""
         out = _nan_to_none(asdict(self))
         out["class"] = out.pop("cls")
-        for key in ("alpha_ci", "beta_ci", "win_ci", "error_sum_ci"):
+        for key in ("alpha_ci", "beta_ci", "beta_valid_ci", "win_ci", "error_sum_ci"):
             out[key] = list(out[key])
         if not scores:
             out.pop("clean_scores")

@@ -347,7 +347,7 @@ def test_sigkill_at_random_moments_loses_nothing_finished(tmp_path):
     root = tmp_path / "runs"
     store = root / "kill" / "results.sqlite"
     rng = random.Random(20240531)
-    stored, kills_mid_work = 0, 0
+    stored, kills_mid_work, committers = 0, 0, 0
     for backend, start in KILLS:
         proc = subprocess.Popen([sys.executable, "-m", "defendability.cli", "run", str(config), "--backend", backend,
                                  "--workers", "2" if backend == "local" else "1", "--root", str(root)],
@@ -372,6 +372,7 @@ def test_sigkill_at_random_moments_loses_nothing_finished(tmp_path):
                 pass
         now = _stored_rounds(store)  # also checks the file's integrity
         assert now >= stored  # committed work is never lost
+        committers += now > stored
         stored = now
     assert kills_mid_work >= 2 and stored > 0
     out = cli("run", str(config), "--backend", "serial", "--root", str(root))
@@ -381,4 +382,8 @@ def test_sigkill_at_random_moments_loses_nothing_finished(tmp_path):
     assert rows(root / "kill") == rows(reference.directory)
     with ResultsStore(store, readonly=True) as s:
         assert s.chunks() == [] and len(s.cells()) == 4 and s.integrity_check() == "ok"
-    assert (root / "kill" / "run.log").read_text().count(" start kill") == len(KILLS) + 1
+    # A process killed early may die before it logs its start (how early depends on the
+    # machine's speed), so the log guarantees only this: each process that committed work
+    # (and the last, which finished) logged its start first, and none logged two.
+    starts = (root / "kill" / "run.log").read_text().count(" start kill")
+    assert committers + 1 <= starts <= len(KILLS) + 1
