@@ -64,3 +64,14 @@ class Coin(Defender):
                 return np.full(len(x), draw)
 
         return _D()
+
+
+class SharedLog(list):
+    """A list that every copy of its holder shares: the referee hands each decision a
+    fresh copy of the defender, so a test that wants to see what the referee handed a
+    component records it here. (It works because it defines ``__deepcopy__``: in one
+    process a player can always keep state outside what it is handed; ``isolate=True``
+    is what stops that.)"""
+
+    def __deepcopy__(self, memo):
+        return self

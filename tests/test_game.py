@@ -181,9 +181,13 @@ def test_objects_of_the_wrong_kind_are_named():
 
 
 class _Mutator(Attacker):
-    """After seeing x*, edits the f it was handed (in place) to agree with its f*."""
+    """After seeing x*, edits the f it was handed (in place) to agree with its f*
+    (``mutate=False``: the same attacker without the edit)."""
 
     name = "mutator"
+
+    def __init__(self, mutate: bool = True):
+        self.mutate = mutate
 
     def setup(self, cls, eps, rng):
         from defendability.classes.subsets import SubsetFunction
@@ -193,17 +197,20 @@ class _Mutator(Attacker):
     def backdoor(self, cls, dist, f, x_star, eps, rng):
         from defendability.classes.subsets import SubsetFunction
 
-        flipped = sorted(set(f.elements.tolist()) ^ {int(x_star)})
-        f.elements = np.array(flipped, dtype=np.int64)  # the referee's f, if it kept the same object
-        f._mask[:] = 0
-        f._mask[f.elements] = 1
+        if self.mutate:
+            flipped = sorted(set(f.elements.tolist()) ^ {int(x_star)})
+            f.elements = np.array(flipped, dtype=np.int64)  # the referee's f, if it kept the same object
+            f._mask[:] = 0
+            f._mask[f.elements] = 1
         return SubsetFunction(np.array([0]), cls.N) if int(x_star) != 0 else SubsetFunction(np.array([], int), cls.N)
 
 
 def test_an_attacker_cannot_edit_f_after_seeing_the_trigger():
-    """The attacker keeps the object it made; an edit to it after x* is drawn changes
-    nothing the referee uses, or (where the referee's f is that object) voids the round."""
-    game = Game("subsets:N=16,d=4", _Mutator(), "accept", 0.1)
-    r = game.play(rounds=40, seed=2)
-    assert r.valid_rounds == 0 and set(r.invalid_reasons) <= {"f_changed", "no_flip"}
-    assert r.invalid_reasons.get("f_changed", 0) >= 30
+    """The attacker keeps the object it made and the referee its own copy: an edit made
+    after x* is drawn changes no verdict. f = {0}; f* = {0} (no flip) unless x* = 0, where
+    f* = {} is an honest backdoor; the edit would have made f agree with f* everywhere."""
+    mutated = Game("subsets:N=16,d=4", _Mutator(), "accept", 0.1).play_rounds(2, range(80))
+    honest = Game("subsets:N=16,d=4", _Mutator(mutate=False), "accept", 0.1).play_rounds(2, range(80))
+    assert mutated == honest
+    statuses = {r.status for r in mutated}
+    assert statuses == {"valid", "no_flip"}

@@ -18,6 +18,7 @@ from defendability.classes.subsets import SubsetFunction
 from defendability.defenders.base import Defender, Detector
 from defendability.errors import IncompatibleError, ParameterError
 from defendability.experiments.config import ConfigError, parse_config
+from scripted import SharedLog
 
 
 class Planter(Attacker):
@@ -53,7 +54,7 @@ class Seen(Defender):
     graded = False
 
     def __init__(self):
-        self.log = []
+        self.log = SharedLog()
 
     def fit(self, cls, g, sampler, eps, rng):
         log = self.log

@@ -21,6 +21,8 @@ from defendability.experiments.cell import Cell
 from defendability.experiments.config import ConfigError, parse_config
 from defendability.spaces import Sampler
 from defendability.trace import Trace
+from defendability.streams import player_stream
+from scripted import SharedLog
 
 
 class Recorder(Defender):
@@ -30,7 +32,7 @@ class Recorder(Defender):
     uses_trace = True
 
     def __init__(self):
-        self.seen: list[tuple[Function, Trace | None]] = []
+        self.seen: list[tuple[Function, Trace | None]] = SharedLog()
 
     def fit(self, cls: FunctionClass, g: Function, sampler: Sampler, eps: float, rng: np.random.Generator,
             trace: Trace | None = None) -> Detector:
@@ -59,7 +61,7 @@ def test_replaying_the_tape_recomputes_f_and_f_star(attacker):
 def test_the_tape_is_the_attackers_stream_of_the_round():
     rec = Recorder()
     Game("parities:n=8", "shatter", rec, 1 / 8, trace=True).play_round(seed=21, index=5)
-    first = np.random.default_rng(np.random.SeedSequence(21, spawn_key=(5, 0))).integers(0, 2**63, 8)
+    first = player_stream(21, 5, "attacker").integers(0, 2**63, 8)
     assert len(rec.seen) == 2
     for _, trace in rec.seen:  # both sides: a fresh copy of the round's attacker stream each time
         assert np.array_equal(trace.tape().integers(0, 2**63, 8), first)

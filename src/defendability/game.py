@@ -13,14 +13,17 @@ One round:
 
 Rounds without a valid backdoor are won by the defender (``invalid_policy=
 "defender_wins"``, the paper's rule) or dropped and counted (``"void"``). The trigger is
-never resampled. Every round draws its randomness from its own stream,
-``SeedSequence(seed, spawn_key=(round, player))``, so results do not depend on how
-rounds are batched or split across processes.
+never resampled. Every round draws its randomness from its own streams, one per player
+and side, derived one-way from the match seed (:mod:`.streams`), so results do not
+depend on how rounds are batched or split across processes, and no player can rebuild
+another's stream from its own.
 
-The referee samples D itself: a distribution the attacker returns is used as it is only
-when it is one of the library's own types; any other is replaced by the finite
-distribution its ``support()`` describes, and one without a finite support makes the
-round void (``bad_distribution``), so that no attacker code chooses the trigger.
+The referee trusts no player (``docs/referee.md``): it keeps its own copies of the class,
+the defender, D (rebuilt from the attacker's declared parameters or support before the
+trigger is drawn: no attacker code samples it) and every function a player returns
+(copied, checked for membership, rebuilt from the representation), and hands players
+copies: a fresh copy of the class per round to the attacker, a fresh defender with its
+own copies of the class, the function and D for every decision.
 
 With ``trace=True`` (trace access, THEORY.md §5.3; off by default) the referee also hands
 defenders that ask for it (``Defender.uses_trace``) the attacker's :class:`Trace`: its
@@ -29,6 +32,7 @@ code, its random tape and, on the backdoor side, the trigger it was shown.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import numbers
@@ -46,8 +50,8 @@ from .classes.base import Counted, Function, FunctionClass
 from .defenders.base import Defender
 from .errors import IncompatibleError, ParameterError, check
 from .registry import build
-from .spaces import (Distribution, Empirical, FiniteDistribution, Gaussian, Sampler, UniformCube, UniformDiscrete,
-                     UniformInterval)
+from .spaces import Distribution, Sampler, referee_distribution
+from .streams import match_key, round_streams
 from .trace import Trace
 
 INVALID_POLICIES = ("defender_wins", "void")
@@ -61,18 +65,9 @@ INVALID_REASONS = ("no_backdoor", "not_a_member", "no_flip", "too_far", "f_not_a
 #: input (static: only the model can tell).
 MODES = ("random-trigger", "perturbation", "static")
 
-#: Distribution types whose sampling code is the library's (exact types, not subclasses).
-TRUSTED_DISTRIBUTIONS = (FiniteDistribution, UniformDiscrete, UniformCube, Gaussian, UniformInterval, Empirical)
-
 #: Smallest eps the referee accepts: below it, 1/eps and the float slack of exact sums
 #: stop being meaningful.
 MIN_EPS = 1e-12
-
-# Each round has three independent streams, one per player, spawned from the round's
-# seed: what one player draws never shifts another's numbers. (Three rather than one
-# per draw: making a generator costs about 17 us, a sizeable part of a fast round.)
-_STREAMS = ("attacker", "referee", "defender")
-
 
 @dataclass(frozen=True)
 class DistanceCheck:
@@ -128,24 +123,52 @@ class Round:
     decide_seconds: float = field(compare=False)
 
 
-def referee_distribution(dist: object) -> Distribution | None:
-    """The distribution the referee samples from: ``dist`` itself when it is one of the
-    library's types, else the finite distribution its ``support()`` describes, else
-    ``None`` (the referee will not run an attacker's sampling code)."""
-    if type(dist) in TRUSTED_DISTRIBUTIONS:
-        return dist  # type: ignore[return-value]
-    if not isinstance(dist, Distribution):
-        return None
-    support = dist.support()
-    if support is None:
-        return None
-    points, probs = support
-    return FiniteDistribution(np.asarray(points), np.asarray(probs, dtype=float))
+def private_copy(obj: Any) -> Any:
+    """A deep copy of ``obj`` for one player (or for the referee): nothing reachable from
+    it is shared with the original, so a player that changes what it is handed changes
+    only its own copy."""
+    return copy.deepcopy(obj)
 
 
-def _round_rngs(seed: int, index: int) -> dict[str, np.random.Generator]:
-    return {name: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, j)))
-            for j, name in enumerate(_STREAMS)}
+def member_copy(f: object) -> Function | None:
+    """The referee's own copy of a function a player returned, or ``None`` if it is not a
+    :class:`Function` with a plain instance dictionary.
+
+    A replica (:func:`_replica`): a new object of each object's exact type with copies of
+    its attributes, arrays copied with their writeable flag, without calling any
+    ``__deepcopy__`` or ``__reduce__`` that the objects might carry. The referee then
+    checks and uses this copy, so nothing the attacker keeps a reference to can change
+    what was checked."""
+    if not isinstance(f, Function) or type(getattr(f, "__dict__", None)) is not dict:
+        return None
+    return _replica(f, {})
+
+
+_IMMUTABLE = (int, float, complex, bool, str, bytes, type(None), np.generic)
+
+
+def _replica(value: Any, memo: dict[int, Any]) -> Any:
+    """A copy of ``value`` that shares nothing mutable with it (see :func:`member_copy`)."""
+    if type(value) in _IMMUTABLE or isinstance(value, np.generic):
+        return value
+    if id(value) in memo:
+        return memo[id(value)]
+    if type(value) is np.ndarray:
+        twin = value.copy()
+        twin.flags.writeable = value.flags.writeable
+    elif type(value) in (list, tuple, set, frozenset):
+        twin = type(value)(_replica(v, memo) for v in value)
+    elif type(value) is dict:
+        twin = {_replica(k, memo): _replica(v, memo) for k, v in value.items()}
+    elif type(getattr(value, "__dict__", None)) is dict and not isinstance(value, type) \
+            and type(value).__new__ is object.__new__:
+        twin = object.__new__(type(value))
+        memo[id(value)] = twin
+        twin.__dict__.update({k: _replica(v, memo) for k, v in vars(value).items()})
+    else:  # no plain instance dictionary (a C type, a builtin's subclass): the ordinary deep copy
+        twin = copy.deepcopy(value)
+    memo[id(value)] = twin
+    return twin
 
 
 class Game:
@@ -190,6 +213,7 @@ class Game:
                                      f"got {type(obj).__name__}")
         attacker.check_class(self.cls)
         self.defender.check_class(self.cls)
+        self.defender = self.defender.resolved(self.cls)  # choices left to the class made, so results name them
         self.defender.check_attacker(attacker)
         if mode not in attacker.modes:
             raise IncompatibleError(f"attacker {attacker!r} plays the modes {', '.join(attacker.modes)}, "
@@ -203,7 +227,14 @@ class Game:
         if getattr(self.defender, "uses_trace", False) and not trace:
             raise IncompatibleError(f"defender {self.defender!r} needs the attacker's trace: turn on trace access "
                                     "(--trace, or trace = true in a config)")
-        self.attacker: Attacker = attacker.against(self.defender)
+        # The referee's own objects: private copies, never handed to a player. Players get
+        # copies of them (a fresh class copy per round for the attacker, a fresh defender
+        # and class copy per decision), so nothing a player does to what it is handed
+        # reaches the referee, the other player, the other side of a round or a later
+        # round. An adaptive attacker binds to a copy of the defender, not this one.
+        self.cls = private_copy(self.cls)
+        self.defender = private_copy(self.defender)
+        self.attacker: Attacker = private_copy(attacker).against(private_copy(self.defender))
         self.eps = float(eps)
         self.invalid_policy = invalid_policy
         self.distance_samples = distance_samples
@@ -220,58 +251,77 @@ class Game:
     # -- one round -------------------------------------------------------------------
     def _decide(self, g: Function, dist: Distribution, x: np.ndarray, rng: np.random.Generator,
                 trace: Trace | None) -> tuple[bool, float, int, int, float, float]:
-        counted, sampler = Counted(g), Sampler(dist, rng)
-        extra = {"trace": trace} if trace is not None and getattr(self.defender, "uses_trace", False) else {}
+        """One decision by a fresh copy of the defender, handed copies of the class, of
+        ``g`` (counted) and of D (behind a counting sampler), and its own generator."""
+        defender = private_copy(self.defender)
+        counted, sampler = Counted(member_copy(g)), Sampler(private_copy(dist), rng)
+        extra = {"trace": trace} if trace is not None and getattr(defender, "uses_trace", False) else {}
         t0 = time.perf_counter()
-        detector = self.defender.fit(self.cls, counted, sampler, self.eps, rng, **extra)
+        detector = defender.fit(private_copy(self.cls), counted, sampler, self.eps, rng, **extra)
         t1 = time.perf_counter()
-        scores, decisions = detector.score_and_decide(x[None])
+        scores, decisions = detector.score_and_decide(np.array(x[None], copy=True))
         t2 = time.perf_counter()
         return (bool(decisions[0]), float(scores[0]), counted.evaluations, sampler.drawn, t1 - t0, t2 - t1)
 
+    def _checked_member(self, f: object) -> Function | None:
+        """The referee's own member made from what a player returned: a copy, checked for
+        membership, then rebuilt from its checked representation; ``None`` if not a member."""
+        own = member_copy(f)
+        if own is None or not self.cls.contains(own):
+            return None
+        return self.cls.rebuild(own)
+
     def play_round(self, seed: int, index: int) -> Round:
-        """Play round ``index`` of the match seeded by ``seed`` (deterministic in both)."""
-        rng = _round_rngs(seed, index)
-        cls, eps, mode = self.cls, self.eps, self.mode
-        tape = Trace.from_stream(self.attacker, cls, eps, rng["attacker"], mode=mode) if self.trace else None
-        dist, f = self.attacker.setup(cls, eps, rng["attacker"])
-        # The attacker broke the rules before any trigger: nothing to play.
-        dist = referee_distribution(dist)
+        """Play round ``index`` of the match seeded by ``seed`` (deterministic in both).
+
+        The players' generators are derived one-way from the seed (:mod:`.streams`):
+        nothing a player holds lets it rebuild the referee's or the other player's."""
+        rng = round_streams(match_key(seed), index)
+        cls, eps, mode, attacker = self.cls, self.eps, self.mode, self.attacker
+        tape = Trace.from_stream(attacker, cls, eps, rng["attacker"], mode=mode) if self.trace else None
+        theirs_dist, theirs_f = attacker.setup(private_copy(cls), eps, rng["attacker"])
+        # The attacker broke the rules before any trigger: nothing to play. The referee
+        # keeps its own copy of D (frozen before the trigger is drawn) and of f.
+        dist = referee_distribution(theirs_dist)
         if dist is None:
             return Round(index, "bad_distribution", None, None, None, None, None, 0, 0, 0, 0.0, 0.0)
-        if not isinstance(f, Function) or not cls.contains(f):
+        f = self._checked_member(theirs_f)
+        if f is None:
             return Round(index, "f_not_a_member", None, None, None, None, None, 0, 0, 0, 0.0, 0.0)
-        # From here the referee uses its own member built from the checked representation;
-        # the attacker keeps the object it made. Its key is recorded so that a change made
-        # to it while the attacker holds it (a class whose rebuild is f itself) voids the round.
-        attackers_f, f = f, cls.rebuild(f)
+        # Its key is recorded so that a change made to it (which a copy should make
+        # impossible) voids the round rather than passing unnoticed.
         key = f.key()
         # The trigger (random-trigger, static) or the natural input the attacker perturbs
         # (perturbation), and the clean input: drawn together before the attacker moves on.
         # The attacker gets copies: what it does to them never reaches the referee's inputs.
         shown, x = (np.array(row, copy=True) for row in dist.sample(rng["referee"], 2))
-        planting = mode == "perturbation" or (mode == "static" and not self.attacker.triggered)
+        planting = mode == "perturbation" or (mode == "static" and not attacker.triggered)
+        theirs_dist = private_copy(dist)  # D as the referee uses it, the attacker's copy
         if planting:
-            f_star = self.attacker.plant(cls, dist, attackers_f, eps, rng["attacker"])
+            theirs_star = attacker.plant(private_copy(cls), theirs_dist, theirs_f, eps, rng["attacker"])
         else:
-            f_star = self.attacker.backdoor(cls, dist, attackers_f, shown.copy(), eps, rng["attacker"])
+            theirs_star = attacker.backdoor(private_copy(cls), theirs_dist, theirs_f, shown.copy(), eps,
+                                            rng["attacker"])
 
         status, distance, x_backdoor = "valid", None, shown
+        f_star = None
         if f.key() != key or not cls.contains(f):
             status = "f_changed"
-        elif f_star is None:
+        elif theirs_star is None:
             status = "no_backdoor"
-        elif not isinstance(f_star, Function) or not cls.contains(f_star):
-            status = "not_a_member"
         else:
-            attackers_f_star, f_star = f_star, cls.rebuild(f_star)
             # Where f* must flip f: the trigger; or, for a planted f* (perturbation, and
             # static for a planting attacker, where the activated input stays hidden from
             # the defender), the activated input x', whose label must differ both from
-            # f's at x' and from f's at the natural x it was made from.
+            # f's at x' and from f's at the natural x it was made from. The attacker
+            # activates before the referee copies f*, so that it holds nothing of the
+            # referee's when it last runs.
             flip_at = shown
-            if planting:
-                flip_at, status = self._activated(cls, attackers_f_star, shown, rng["attacker"])
+            if planting and isinstance(theirs_star, Function):
+                flip_at, status = self._activated(cls, theirs_star, shown, rng["attacker"])
+            f_star = self._checked_member(theirs_star)
+            if f_star is None:
+                status = "not_a_member"
             if mode == "perturbation":
                 x_backdoor = flip_at
             elif mode == "static":  # the defender sees the model with an ordinary input
@@ -288,11 +338,16 @@ class Game:
         if status != "valid" and self.invalid_policy == "void":
             return Round(index, status, None, None, None, None, distance, 0, 0, 0, 0.0, 0.0)
 
-        traces = (tape, dataclasses.replace(tape, x_star=shown)) if tape is not None else (None, None)
-        c_rej, c_score, ev, sm, fit_s, dec_s = self._decide(f, dist, x, rng["defender"], traces[0])
+        clean_trace = backdoor_trace = None
+        if tape is not None:  # each side gets its own copies of the attacker and the class
+            clean_trace = dataclasses.replace(tape, attacker=private_copy(attacker), cls=private_copy(cls))
+            backdoor_trace = dataclasses.replace(tape, attacker=private_copy(attacker), cls=private_copy(cls),
+                                                 x_star=shown.copy())
+        c_rej, c_score, ev, sm, fit_s, dec_s = self._decide(f, dist, x, rng["defender-clean"], clean_trace)
         if status != "valid":  # defender_wins: no backdoor side to play
             return Round(index, status, c_rej, c_score, False, None, distance, ev, sm, 1, fit_s, dec_s)
-        b_rej, b_score, ev2, sm2, fit2, dec2 = self._decide(f_star, dist, x_backdoor, rng["defender"], traces[1])
+        b_rej, b_score, ev2, sm2, fit2, dec2 = self._decide(f_star, dist, x_backdoor, rng["defender-backdoor"],
+                                                             backdoor_trace)
         return Round(index, status, c_rej, c_score, not b_rej, b_score, distance,
                      ev + ev2, sm + sm2, 2, fit_s + fit2, dec_s + dec2)
 
@@ -302,7 +357,7 @@ class Game:
         array, and ``"valid"`` if it is within the perturbation budget of x, else
         ``"too_perturbed"`` (also for anything that is not a plain finite numeric array
         of x's shape: a subclass could show the check one point and the defender another)."""
-        x_act = self.attacker.activate(cls, f_star, x.copy(), rng)
+        x_act = self.attacker.activate(private_copy(cls), f_star, x.copy(), rng)
         if type(x_act) is not np.ndarray or x_act.shape != x.shape or not np.issubdtype(x_act.dtype, np.number):
             return x, "too_perturbed"
         x_act = np.array(x_act, copy=True)

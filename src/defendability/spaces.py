@@ -8,12 +8,13 @@ exactly; other distributions return ``None`` there.
 
 from __future__ import annotations
 
+import operator
 from abc import ABC, abstractmethod
 
 import numpy as np
 
 from .batches import Batches
-from .errors import check
+from .errors import UserError, check
 
 #: Supports larger than this are treated as infinite (distances by estimation).
 MAX_EXACT_SUPPORT = 1 << 20
@@ -224,3 +225,56 @@ class Sampler:
         out = self._dist.sample_batches(self._rng, int(batches), int(k))
         self.drawn += int(batches) * int(k)
         return out
+
+
+def _plain_array(value: object) -> np.ndarray:
+    """A copy of ``value`` if it is a plain numeric (or bool) ``np.ndarray``; else TypeError."""
+    if type(value) is not np.ndarray or not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
+        raise TypeError("not a plain numeric array")
+    return value.copy()
+
+
+def _plain_int(value: object) -> int:
+    return int(operator.index(value))
+
+
+def referee_distribution(dist: object) -> Distribution | None:
+    """The distribution the referee samples from: its own copy of ``dist``, or ``None``.
+
+    The referee never runs a player's sampling code and never keeps a player's object:
+
+    - a distribution of one of the library's types (exact type) is rebuilt from its
+      validated parameters (plain numbers and array copies), so that no change the
+      attacker makes to its object later, and no instance attribute it set (a ``sample``
+      that hides the method, say), reaches the referee;
+    - any other :class:`Distribution` is replaced by the :class:`FiniteDistribution` its
+      ``support()`` declares (copied);
+    - anything else, a distribution without a finite support, or parameters that do not
+      validate, gives ``None`` (the round is void: ``bad_distribution``).
+    """
+    kind = type(dist)
+    try:
+        if kind is UniformCube:
+            return UniformCube(_plain_int(vars(dist)["n"]))
+        if kind is UniformDiscrete:
+            return UniformDiscrete(_plain_int(vars(dist)["N"]))
+        if kind is Gaussian:
+            own = vars(dist)
+            return Gaussian(_plain_int(own["d"]), _plain_array(own["mean"]), float(own["scale"]))
+        if kind is UniformInterval:
+            own = vars(dist)
+            return UniformInterval(float(own["low"]), float(own["high"]))
+        if kind is Empirical:
+            return Empirical(_plain_array(vars(dist)["rows"]))
+        if kind is FiniteDistribution:
+            own = vars(dist)
+            return FiniteDistribution(_plain_array(own["points"]), _plain_array(own["probs"]))
+        if not isinstance(dist, Distribution):
+            return None
+        support = dist.support()  # the attacker's code, but it only declares points and masses
+        if support is None:
+            return None
+        points, probs = support
+        return FiniteDistribution(_plain_array(np.asarray(points)), _plain_array(np.asarray(probs, dtype=float)))
+    except (KeyError, TypeError, ValueError, OverflowError, UserError):
+        return None

@@ -77,7 +77,7 @@ class Trace:
         return self.attacker.backdoor(self.cls, dist, f, self.x_star, self.eps, rng)
 
     def _setup(self, rng: np.random.Generator) -> tuple["Distribution", "Function"]:
-        from .game import referee_distribution
+        from .spaces import referee_distribution
 
         dist, f = self.attacker.setup(self.cls, self.eps, rng)
         return referee_distribution(dist), f

@@ -12,6 +12,7 @@ from defendability.defenders.base import Defender, Detector
 from defendability.errors import ParameterError, SpecError, UserError
 from defendability.registry import build
 from defendability.spaces import FiniteDistribution, Sampler, UniformInterval
+from scripted import SharedLog
 from toys import ToySets, ToyThresholds
 
 LIGHT = [0.05, 0.05, 0.05, 0.05, 0.4, 0.4]
@@ -70,7 +71,7 @@ class Inspector(Defender):
     name = "inspector"
 
     def __init__(self):
-        self.seen = []
+        self.seen = SharedLog()
 
     def fit(self, cls, g, sampler, eps, rng):
         self.seen.append((type(g), type(sampler), sampler(3), rng.random()))
