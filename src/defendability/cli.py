@@ -158,7 +158,7 @@ def run(
 @app.command()
 def runs(root: str = typer.Option("runs", "--root", help="directory that holds the runs")) -> None:
     """List the runs under ROOT with their status, cells done and config hash."""
-    from .experiments.runner import list_runs
+    from .experiments.rundir import list_runs
 
     found = list_runs(root)
     if not found:

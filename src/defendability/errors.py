@@ -29,3 +29,14 @@ class IncompatibleError(UserError, TypeError):
     """A component that does not apply to the chosen class (the closure learner on a
     class that is not intersection-closed, the shattering attackers on a class with no
     known shattered set, ...). A ``TypeError`` too, as it is a mismatch of kinds."""
+
+
+class RunError(UserError):
+    """A sweep that cannot be run as asked (a changed config under the same name, a run
+    already in progress, an unknown backend, a bad worker count or Ray address, Ray
+    missing or unreachable)."""
+
+
+class ReportError(UserError):
+    """A report that cannot be made: no run directory, no store, no finished cell, or
+    matplotlib missing."""

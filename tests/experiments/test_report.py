@@ -21,8 +21,8 @@ import pytest
 
 from defendability.experiments import parse_config
 from defendability.experiments.figures import error_figures, read_png, roc_curve, roc_figures
-from defendability.experiments.report import (ReportError, Table, _md, exact, read_log, render_markdown,
-                                              write_report)
+from defendability.errors import ReportError
+from defendability.experiments.report import Table, _md, exact, read_log, render_markdown, write_report
 from defendability.experiments.runner import run_sweep
 from defendability.experiments.store import STORE_FILE, ResultsStore
 

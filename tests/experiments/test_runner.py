@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from defendability.errors import UserError
+from defendability.errors import RunError, UserError
+from defendability.experiments.backends import ChunkResult
 from defendability.experiments.config import load_config
-from defendability.experiments.runner import (ChunkResult, RunError, _RunLock, is_running, list_runs, plan_units,
-                                              run_sweep)
+from defendability.experiments.rundir import RunLock, is_running, list_runs, plan_units
+from defendability.experiments.runner import run_sweep
 from defendability.experiments.store import ResultsStore, without_timing
 from defendability.game import Game
 
@@ -195,7 +196,7 @@ def test_a_run_in_progress_is_not_run_twice(tmp_path):
     config = load_config(write_config(tmp_path, rounds=40))
     directory = tmp_path / "tiny"
     directory.mkdir()
-    lock = _RunLock(directory).acquire("tiny")
+    lock = RunLock(directory).acquire("tiny")
     try:
         assert is_running(directory)
         with pytest.raises(RunError, match="in progress in another process"):
@@ -387,3 +388,39 @@ def test_sigkill_at_random_moments_loses_nothing_finished(tmp_path):
     # (and the last, which finished) logged its start first, and none logged two.
     starts = (root / "kill" / "run.log").read_text().count(" start kill")
     assert committers + 1 <= starts <= len(KILLS) + 1
+
+
+# -- layout --------------------------------------------------------------------------------
+
+def _imported_modules(module: str) -> set[str]:
+    """The ``defendability.experiments`` modules that ``module``'s source imports (relative
+    imports resolved), found by reading the file rather than importing it."""
+    import ast
+    import importlib.util
+
+    tree = ast.parse(Path(importlib.util.find_spec(f"defendability.experiments.{module}").origin).read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.add(node.module or "")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("defendability.experiments."):
+            found.add(node.module.rsplit(".", 1)[1])
+    return found
+
+
+def test_backends_and_run_directories_do_not_depend_on_the_runner_or_each_other():
+    assert _imported_modules("backends") <= {"cell", "store"}
+    assert _imported_modules("rundir") <= {"store"}
+    assert "runner" not in _imported_modules("report") and "report" not in _imported_modules("figures")
+
+
+def test_errors_and_names_stay_importable_where_they_were():
+    from defendability import errors, experiments
+    from defendability.experiments import report, runner
+
+    assert experiments.ReportError is report.ReportError is errors.ReportError
+    assert experiments.RunError is runner.RunError is errors.RunError
+    assert issubclass(errors.ReportError, UserError) and issubclass(errors.RunError, UserError)
+    for name in runner.__all__:
+        assert hasattr(runner, name), name
+    assert runner.list_runs is list_runs and runner.plan_units is plan_units and runner.ChunkResult is ChunkResult

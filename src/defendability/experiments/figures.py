@@ -47,6 +47,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ReportError
+
 #: Measured quantities of an error figure, in panel order: (measure, column prefix of its
 #: interval in the store, axis label).
 PANELS = (
@@ -414,14 +416,12 @@ def _matplotlib() -> tuple[Any, Any]:
         from matplotlib import image
         from matplotlib.figure import Figure
     except ImportError:
-        from .report import ReportError
-
         raise ReportError("reports need matplotlib for their figures: pip install 'defendability[plots]'") from None
     return Figure, image
 
 
 def require_matplotlib() -> None:
-    """Raise :class:`~defendability.experiments.report.ReportError` (one line) if
+    """Raise :class:`~defendability.errors.ReportError` (one line) if
     matplotlib is missing."""
     _matplotlib()
 

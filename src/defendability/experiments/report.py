@@ -31,19 +31,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import ReportError
 from . import figures as fg
-from .runner import LOG_FILE
+from .rundir import LOG_FILE
 from .store import STORE_FILE, ResultsStore
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 FIGURES_DIR = "figures"
-
-
-class ReportError(UserError):
-    """A report that cannot be made: no run directory, no store, no finished cell, or
-    matplotlib missing."""
 
 
 @dataclass(frozen=True)
