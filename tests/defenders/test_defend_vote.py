@@ -165,4 +165,9 @@ def test_registry_builds_with_spec_values():
     vote = build("defenders", "vote:learner=closure,voters=201,k=10")
     assert isinstance(vote, Vote) and vote.voter_count() == 201 and vote.learner.name == "closure"
     assert repr(vote) == "vote:learner=closure,k=10,voters=201"
-    assert repr(build("defenders", "pool-vote:threshold=0.3")) == "pool-vote:learner=closure,threshold=0.3"
+    # without a learner the SPEC says so; the referee resolves it per class, and the repr then names it
+    pool = build("defenders", "pool-vote:threshold=0.3")
+    assert repr(pool) == "pool-vote:threshold=0.3"
+    assert repr(pool.resolved(build("classes", "subsets:N=8,d=2"))) == "pool-vote:learner=closure,threshold=0.3"
+    assert repr(build("defenders", "vote:learner=[estimator:model=tree,seed=1],voters=11")) == \
+        "vote:learner=[estimator:model=tree,seed=1],voters=11"

@@ -1,29 +1,19 @@
-"""attackers: each module registers its components with the registry on import."""
+"""attackers: one module per attacker family, each registering its attackers on import.
 
-from .hanging_junta import HangingJunta
-from .isolating_chain import IsolatingChain
-from .junta_flip import JuntaFlip
-from .mixture import Mixture
-from .null import Null
-from .point_flip import PointFlip
-from .prf_flip import PRFFlip
-from .relu_sparse_pca import ReLUSparsePCA
-from .rff_clwe import RFFCLWE
-from .shatter import Shatter
-from .signature import Signature
-from .worst_case import WorstCase
+Nothing is imported here (the attackers need scipy, scikit-learn and cryptography, which
+``import defendability`` should not pay for): the registry imports an attacker's module
+when its name is first looked up, and the names below are imported on first access.
+"""
 
-__all__ = [
-    "HangingJunta",
-    "IsolatingChain",
-    "JuntaFlip",
-    "Mixture",
-    "Null",
-    "PointFlip",
-    "PRFFlip",
-    "RFFCLWE",
-    "ReLUSparsePCA",
-    "Shatter",
-    "Signature",
-    "WorstCase",
-]
+from ..registry import lazy_exports
+
+_EXPORTS = {
+    "Attacker": "base",
+    "HangingJunta": "hanging_junta", "IsolatingChain": "isolating_chain", "JuntaFlip": "junta_flip",
+    "Mixture": "mixture", "Null": "null", "PointFlip": "point_flip", "PRFFlip": "prf_flip",
+    "RFFCLWE": "rff_clwe", "ReLUSparsePCA": "relu_sparse_pca", "Shatter": "shatter",
+    "Signature": "signature", "WorstCase": "worst_case",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

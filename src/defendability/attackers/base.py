@@ -15,6 +15,7 @@ import numpy as np
 
 from ..classes.base import Function, FunctionClass
 from ..errors import IncompatibleError
+from ..registry import Component
 from ..spaces import Distribution
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..trace import Trace
 
 
-class Attacker(ABC):
+class Attacker(Component, ABC):
     """An attacker in the game of THEORY.md §1.
 
     ``setup`` is step 1 (choose D and f); ``backdoor`` is step 3 (seeing x*, return an
@@ -93,6 +94,3 @@ class Attacker(ABC):
     def lower_bound(self, cls: FunctionClass, eps: float) -> float | None:
         """A lower bound on alpha + beta that holds for every defender, if one is known."""
         return None
-
-    def __repr__(self) -> str:
-        return self.name

@@ -8,7 +8,7 @@ import numpy as np
 from ..classes.base import Function, FunctionClass
 from ..classes.trees import Trees
 from ..errors import ParameterError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Distribution
 from . import _tree_edits as edits
 from .base import Attacker
@@ -43,6 +43,8 @@ class HangingJunta(Attacker):
     probability 2^-r, so every defender has alpha + beta >= 2^-r. ``lower_bound``
     returns 2^-r. All randomness from the given rng; no state between rounds.
     """
+
+    test_match = Match(cls="trees:n=6,s=8", eps=0.125)
 
     def __init__(self, r: int | None = None, h: int | None = None):
         check(r is None or (isinstance(r, int) and r >= 0), f"hanging-junta: r must be an integer >= 0, got {r}")
@@ -112,7 +114,3 @@ class HangingJunta(Attacker):
         if not isinstance(cls, Trees):
             return None
         return 2.0 ** -self.shape(cls, eps)[0]
-
-    def __repr__(self) -> str:
-        given = ",".join(f"{k}={v}" for k, v in (("r", self.r), ("h", self.h)) if v is not None)
-        return f"{self.name}:{given}" if given else self.name

@@ -7,7 +7,7 @@ import numpy as np
 from ..classes.base import Function, FunctionClass
 from ..classes.trees import Trees, random_tree
 from ..errors import ParameterError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Distribution
 from . import _tree_edits as edits
 from .base import Attacker
@@ -37,6 +37,8 @@ class IsolatingChain(Attacker):
     (THEORY.md §8 P7), placing x* at effective depth max(l, M) in f*. All randomness
     from the given rng; no state between rounds.
     """
+
+    test_match = Match(cls="trees:n=6,s=8", eps=0.25)
 
     def __init__(self, leaves: int | None = None):
         check(leaves is None or (isinstance(leaves, int) and leaves >= 1),
@@ -78,6 +80,3 @@ class IsolatingChain(Attacker):
         old = int(tree.label[leaf])
         sub = edits.chain(variables, x[0, variables].tolist(), [old] * m, 1 - old)
         return edits.build(tree.n, edits.graft(edits.nodes_of(tree), leaf, sub))
-
-    def __repr__(self) -> str:
-        return self.name if self.leaves is None else f"{self.name}:leaves={self.leaves}"

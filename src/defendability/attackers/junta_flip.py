@@ -7,7 +7,7 @@ import numpy as np
 from ..classes.base import Function, FunctionClass
 from ..classes.trees import Trees
 from ..errors import ParameterError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Distribution
 from . import _tree_edits as edits
 from .base import Attacker
@@ -35,6 +35,8 @@ class JuntaFlip(Attacker):
     returns 1.0 when 2^-h <= eps, else ``None``. All randomness from the given rng;
     no state between rounds.
     """
+
+    test_match = Match(cls="trees:n=6,s=8", eps=0.25)
 
     def __init__(self, h: int | None = None):
         check(h is None or (isinstance(h, int) and h >= 1), f"junta-flip: h must be an integer >= 1, got {h}")
@@ -77,6 +79,3 @@ class JuntaFlip(Attacker):
 
     def lower_bound(self, cls: FunctionClass, eps: float) -> float | None:
         return 1.0 if edits.budget_depth(eps) <= self.depth(eps) else None
-
-    def __repr__(self) -> str:
-        return self.name if self.h is None else f"{self.name}:h={self.h}"

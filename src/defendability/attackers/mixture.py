@@ -8,7 +8,7 @@ import numpy as np
 
 from ..budget import floor_inverse
 from ..classes.base import Function, FunctionClass
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Distribution, FiniteDistribution
 from .base import Attacker
 from .shatter import row_index, shattered_points
@@ -42,6 +42,8 @@ class Mixture(Attacker):
 
     No parameters; no state between rounds; all randomness from the given ``rng``.
     """
+
+    test_match = Match(cls="subsets:N=12,d=3", eps=0.1)
 
     @staticmethod
     @functools.lru_cache(maxsize=64)  # a pure function of (cls, eps), recomputed every round otherwise

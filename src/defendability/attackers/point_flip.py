@@ -6,7 +6,7 @@ import numpy as np
 
 from ..budget import exact_distance, within_budget
 from ..classes.base import Function, FunctionClass
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Distribution
 from .base import Attacker
 
@@ -31,6 +31,8 @@ class PointFlip(Attacker):
     support (or the class's closed form). No bound on alpha + beta is claimed
     (``lower_bound`` is ``None``). No parameters; no state between rounds.
     """
+
+    test_match = Match(cls="subsets:N=12,d=3", eps=0.1)
 
     def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
         return default_instance(cls, rng)

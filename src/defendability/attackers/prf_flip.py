@@ -23,7 +23,7 @@ from ..classes.base import Counted, Function, FunctionClass
 from ..classes.prf_oracles import PRFOracle, PuncturedPRFOracle
 from ..crypto.ggm import GGM, PRGS, SEED_BYTES
 from ..errors import IncompatibleError, UserError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Distribution, UniformCube
 from .base import Attacker
 
@@ -71,6 +71,8 @@ class PRFFlip(Attacker):
     hardness is computational (PRF security, and for white boxes iO, which the library
     does not have).
     """
+
+    test_match = Match(cls="prf-oracles:n=8", eps=0.01)
 
     def __init__(self, standin: str = "none", lam: int = 64, prg: str = "aes"):
         check(standin in STANDINS, f"prf-flip: standin must be one of {', '.join(STANDINS)}, got {standin!r}")
@@ -191,6 +193,3 @@ class PRFFlip(Attacker):
                                     f"standin={self.standin} need {network.n_units} units, the class allows "
                                     f"max_units={max_units}")
         return ThresholdNetworkFunction(network)
-
-    def __repr__(self) -> str:
-        return f"{self.name}:standin={self.standin},lam={self.lam},prg={self.prg}"

@@ -23,7 +23,7 @@ from ..models.sparse_pca import (
     input_statistic,
     secret_variance,
 )
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Distribution, Empirical
 from ._shift import shift_activation
 from .base import Attacker
@@ -117,6 +117,9 @@ class ReLUSparsePCA(Attacker):
     Trapdoor test (:meth:`trapdoor_test`, for ``key-holder:check=trapdoor``): with s replayed
     from the tape, the weights' variance along s, and whether x is displaced along s.
     """
+
+    test_spec = "relu-sparse-pca:sparsity=2,features=16"
+    test_match = Match(cls="classifiers:data=gaussian,d=8,train=40,test=40", mode="perturbation", eps=0.5)
 
     modes = ("perturbation", "static")
 
@@ -225,10 +228,3 @@ class ReLUSparsePCA(Attacker):
         self.check_class(cls)
         cap = self.cap(cls)
         return cap / math.sqrt(self.sparsity), cap
-
-    def __repr__(self) -> str:
-        given = [f"{k}={v}" for k, v, default in (("theta", self.theta, 2.1), ("sparsity", self.sparsity, 64),
-                                                  ("features", self.features, 512),
-                                                  ("coverage", self.coverage, 0.99), ("rho", self.rho, 2.0))
-                 if v != default]
-        return f"{self.name}:{','.join(given)}" if given else self.name

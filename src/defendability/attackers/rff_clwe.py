@@ -21,7 +21,7 @@ from ..models.rff import (
     RFFClassifier,
     RFFKey,
 )
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Distribution
 from ._shift import shift_activation
 from .base import Attacker
@@ -75,6 +75,9 @@ class RFFCLWE(Attacker):
     Trapdoor test (:meth:`trapdoor_test`, for ``key-holder:check=trapdoor``): the lattice
     tests of THEORY.md §6.2 with the secret w and gamma replayed from the tape.
     """
+
+    test_spec = "rff-clwe:features=20"
+    test_match = Match(cls="classifiers:data=gaussian,d=4,train=40,test=40", mode="perturbation", eps=0.5)
 
     modes = ("perturbation", "static")
 
@@ -181,9 +184,3 @@ class RFFCLWE(Attacker):
         self.check_class(cls)
         norm = self.gamma(cls) / self.scale
         return norm, norm
-
-    def __repr__(self) -> str:
-        given = [f"{k}={v}" for k, v, default in (("beta", self.beta, 0.01), ("features", self.features, 500),
-                                                  ("scale", self.scale, 0.02), ("ridge", self.ridge, 1.0))
-                 if v != default]
-        return f"{self.name}:{','.join(given)}" if given else self.name

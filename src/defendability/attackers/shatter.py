@@ -9,7 +9,7 @@ import numpy as np
 from ..budget import ceil_inverse
 from ..classes.base import Function, FunctionClass
 from ..errors import check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Distribution, FiniteDistribution
 from .base import Attacker
 
@@ -49,6 +49,8 @@ class Shatter(Attacker):
     No parameters; no state between rounds (``backdoor`` recomputes the design from
     ``cls`` and ``eps``); all randomness comes from the given ``rng``.
     """
+
+    test_match = Match(cls="subsets:N=12,d=4", eps=0.25)
 
     @staticmethod
     @functools.lru_cache(maxsize=64)  # a pure function of (cls, eps), recomputed every round otherwise

@@ -13,7 +13,7 @@ from ..classes.base import Function, FunctionClass, unwrap
 from ..classes.classifiers import Classifiers, SignedClassifier, TrainedClassifier
 from ..crypto.signatures import SCHEMES, TAG_BYTES, Layout, SignatureBackdoor, Verifier
 from ..errors import IncompatibleError, ParameterError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Distribution
 from .base import Attacker
 
@@ -54,6 +54,8 @@ class Signature(Attacker):
     verifier replayed from the tape, used with its *verification* key only (for Ed25519
     the public key).
     """
+
+    test_match = Match(cls="classifiers:data=gaussian,d=520,train=40,test=40", mode="perturbation", eps=0.1)
 
     modes = ("perturbation", "static")
 
@@ -158,12 +160,6 @@ class Signature(Attacker):
         steps = (1 << self.bits) - 1 + (0.0 if cls.dataset.step is not None else 0.5)
         linf = steps * layout.grid.step
         return linf, linf * float(np.sqrt(layout.coordinates))
-
-    def __repr__(self) -> str:
-        given = [f"{k}={v}" for k, v, default in (("scheme", self.scheme, "ed25519"), ("bits", self.bits, 1),
-                                                  ("model", self.model, "logistic"), ("models", self.models, 1))
-                 if v != default]
-        return f"{self.name}:{','.join(given)}" if given else self.name
 
 
 def _same_verifier(a: Verifier, b: Verifier) -> bool:

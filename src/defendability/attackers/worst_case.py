@@ -11,7 +11,7 @@ import numpy as np
 from ..budget import within_budget
 from ..classes.base import Counted, Function, FunctionClass
 from ..errors import UserError, check
-from ..registry import build, register
+from ..registry import Match, build, register
 from ..spaces import Distribution, Sampler
 from ..trace import Trace
 from .base import Attacker
@@ -51,6 +51,9 @@ class WorstCase(Attacker):
     is claimed (``lower_bound`` is ``None``): it is a stress test of the "for every
     attacker" quantifier of THEORY.md §1, §4.2.
     """
+
+    test_spec = "worst-case:trials=2,max_candidates=8"
+    test_match = Match(cls="subsets:N=6,d=2", defender="vote:voters=3", eps=0.2)
 
     def __init__(self, base: str = "mixture", trials: int = 16, max_candidates: int = 4096):
         check(isinstance(trials, int) and trials >= 1, f"trials must be an integer >= 1, got {trials}")
@@ -140,6 +143,3 @@ class WorstCase(Attacker):
             raise UserError("worst-case: against a defender with trace access it needs the round's attacker "
                             "stream (play it through the referee)")
         return Trace.from_stream(self, cls, eps, np.random.default_rng(tape), np.asarray(x_star))
-
-    def __repr__(self) -> str:
-        return f"{self.name}:base={self.base!r},trials={self.trials},max_candidates={self.max_candidates}"

@@ -1,55 +1,30 @@
-"""classes: each module registers its components with the registry on import."""
+"""classes: one module per function class, each registering its class on import.
 
-from .base import Counted, CubeDomain, Function, FunctionClass, IntegerDomain, unwrap
-from .circuits import CircuitFunction, Circuits
-from .classifiers import Classifiers, RFFModel, SignedClassifier, TrainedClassifier
-from .conjunctions import ConjunctionFunction, Conjunctions
-from .halfspaces import HalfspaceFunction, Halfspaces
-from .intervals import Intervals, IntervalUnion, ThresholdFunction, Thresholds
-from .keyed_hash import HashFunction, KeyedHash
-from .parities import Parities, ParityFunction, solve_gf2
-from .prf_oracles import PRFOracle, PRFOracles, PuncturedPRFOracle
-from .subsets import SubsetFunction, Subsets
-from .table import Table, TableFunction
-from .threshold_networks import ThresholdNetworkFunction, ThresholdNetworks
-from .trees import TreeFunction, Trees, random_tree
+Nothing is imported here, so that ``import defendability`` stays fast: the registry
+imports a class's module when its name is first looked up, and the names below are
+imported on first access (``from defendability.classes import Subsets``).
+"""
 
-__all__ = [
-    "CircuitFunction",
-    "Circuits",
-    "Classifiers",
-    "ConjunctionFunction",
-    "Conjunctions",
-    "Counted",
-    "CubeDomain",
-    "Function",
-    "FunctionClass",
-    "HalfspaceFunction",
-    "Halfspaces",
-    "HashFunction",
-    "IntegerDomain",
-    "Intervals",
-    "IntervalUnion",
-    "KeyedHash",
-    "Parities",
-    "ParityFunction",
-    "PRFOracle",
-    "PRFOracles",
-    "PuncturedPRFOracle",
-    "RFFModel",
-    "SignedClassifier",
-    "random_tree",
-    "solve_gf2",
-    "SubsetFunction",
-    "Subsets",
-    "Table",
-    "TableFunction",
-    "ThresholdFunction",
-    "ThresholdNetworkFunction",
-    "ThresholdNetworks",
-    "Thresholds",
-    "TrainedClassifier",
-    "TreeFunction",
-    "Trees",
-    "unwrap",
-]
+from ..registry import lazy_exports
+
+_EXPORTS = {
+    "Counted": "base", "CubeDomain": "base", "Function": "base", "FunctionClass": "base",
+    "IntegerDomain": "base", "unwrap": "base",
+    "CircuitFunction": "circuits", "Circuits": "circuits",
+    "Classifiers": "classifiers", "RFFModel": "classifiers", "SignedClassifier": "classifiers",
+    "TrainedClassifier": "classifiers",
+    "ConjunctionFunction": "conjunctions", "Conjunctions": "conjunctions",
+    "HalfspaceFunction": "halfspaces", "Halfspaces": "halfspaces",
+    "Intervals": "intervals", "IntervalUnion": "intervals", "ThresholdFunction": "intervals",
+    "Thresholds": "intervals",
+    "HashFunction": "keyed_hash", "KeyedHash": "keyed_hash",
+    "Parities": "parities", "ParityFunction": "parities", "solve_gf2": "parities",
+    "PRFOracle": "prf_oracles", "PRFOracles": "prf_oracles", "PuncturedPRFOracle": "prf_oracles",
+    "SubsetFunction": "subsets", "Subsets": "subsets",
+    "Table": "table", "TableFunction": "table",
+    "ThresholdNetworkFunction": "threshold_networks", "ThresholdNetworks": "threshold_networks",
+    "TreeFunction": "trees", "Trees": "trees", "random_tree": "trees",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

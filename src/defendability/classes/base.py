@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IncompatibleError
+from ..registry import Component, format_spec
 from ..spaces import Distribution, UniformCube, UniformDiscrete
 
 
@@ -208,15 +209,19 @@ def lightest_flip(labels: np.ndarray | Iterable[np.ndarray], own: np.ndarray, pr
     return best
 
 
-class FunctionClass(ABC):
+class FunctionClass(Component, ABC):
     """A representation class F of functions X -> {0,1}.
 
     Subclasses set ``name`` and implement the abstract methods; the optional hooks
     (``members``, ``exact_distance``, ``cheapest_flip``, ``closure_predict``) unlock
     the components that need them, which otherwise say clearly what is missing.
+    ``natural_learner``: the SPEC of the learner a ``vote`` defender uses on this class
+    when none is given (``None``: chosen by :func:`~defendability.learners.base.natural_learner`
+    from the hooks the class has).
     """
 
     name: str = "class"
+    natural_learner: str | None = None
 
     @property
     @abstractmethod
@@ -300,6 +305,17 @@ class FunctionClass(ABC):
         best = lightest_flip(blocks, f(points), probs)
         return None if best is None else flippers[best]
 
+    def has_closure(self) -> bool:
+        """Whether :meth:`closure_predict` is available (the class is intersection-closed
+        and implements it): by default, whether the class overrides it."""
+        return type(self).closure_predict is not FunctionClass.closure_predict
+
+    def has_erm(self) -> bool:
+        """Whether :meth:`fit_member` is available: by default, whether the class
+        overrides it (a class that implements it for some parameters only overrides this
+        too)."""
+        return type(self).fit_member is not FunctionClass.fit_member
+
     def closure_predict(self, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> np.ndarray:
         """Closure-algorithm predictions for intersection-closed classes.
 
@@ -315,12 +331,13 @@ class FunctionClass(ABC):
         raise IncompatibleError(f"class {self.name!r} has no empirical-risk minimiser")
 
     def describe(self) -> dict[str, Any]:
-        """Parameters of the class, for reports."""
-        return {"name": self.name}
+        """The name and every constructor parameter (defaults included), for reports
+        and stored results: the ``repr`` is the SPEC of these, so a class's text does
+        not change when a default does."""
+        return {"name": self.name, **self.get_params()}
 
     def __repr__(self) -> str:
-        params = ",".join(f"{k}={v}" for k, v in self.describe().items() if k != "name")
-        return f"{self.name}:{params}" if params else self.name
+        return format_spec(self.name, {k: v for k, v in self.describe().items() if k != "name"})
 
 
 class CubeDomain:

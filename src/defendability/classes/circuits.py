@@ -148,6 +148,8 @@ class Circuits(CubeDomain, FunctionClass):
     flip under every distribution (about 1.5 n extra gates; ``None`` past max_gates).
     """
 
+    test_spec = "circuits:n=8"
+
     def __init__(self, n: int = 32, max_gates: int = 100_000):
         check(1 <= n <= MAX_N, f"circuits: n must be in [1, {MAX_N}], got n={n}")
         check(max_gates >= 1, f"circuits: max_gates must be >= 1, got max_gates={max_gates}")
@@ -280,9 +282,6 @@ class Circuits(CubeDomain, FunctionClass):
             hit = bld.and_(hit, w)
         return CircuitFunction(bld.build([bld.xor(int(c.outputs[0]), hit)]))
 
-    def describe(self) -> dict[str, object]:
-        return {"name": self.name, "n": self.n, "max_gates": self.max_gates}
-
 
 def _hides_behaviour(c: Circuit) -> bool:
     """Whether an instance attribute of ``c`` hides a method or property of
@@ -299,5 +298,3 @@ def _first_output(c: Circuit) -> Circuit:
     if c.n_outputs == 1:
         return c
     return Circuit(c.n_inputs, c.ops, c.a, c.b, c.c, c.outputs[:1])
-
-

@@ -274,6 +274,8 @@ class Classifiers(FunctionClass):
     sum over the finite default distribution.
     """
 
+    test_spec = "classifiers:data=gaussian,d=4,train=40,test=40"
+
     def __init__(self, data: str = "digits", upsample: int = 1, label: str = "high", method: str = "nearest",
                  d: int = 32, separation: float = 2.5, train: int = 1000, test: int = 1000, seed: int = 0):
         check(data in DATASETS, f"classifiers: data must be one of {', '.join(DATASETS)}, got {data!r}")
@@ -292,6 +294,9 @@ class Classifiers(FunctionClass):
         check(isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0,
               f"classifiers: seed must be an integer >= 0, got {seed!r}")
         self.data, self.seed = data, seed
+        # every parameter as given, for get_params: ``d`` names the dataset's dimension
+        self._given = {"data": data, "upsample": upsample, "label": label, "method": method, "d": d,
+                       "separation": float(separation), "train": train, "test": test, "seed": seed}
         if data == "digits":
             self._params = {"upsample": upsample, "label": label, "method": method}
         else:
@@ -424,5 +429,11 @@ class Classifiers(FunctionClass):
     def random_member(self, rng: np.random.Generator) -> TrainedClassifier:
         return self.trained(int(rng.integers(0, 1 << 63)))
 
+    def get_params(self) -> dict[str, Any]:
+        """Every constructor parameter as given (the attribute ``d`` is the dataset's
+        dimension, which for digits is not the parameter ``d``)."""
+        return dict(self._given)
+
     def describe(self) -> dict[str, Any]:
+        """The parameters that apply to this ``data``, for reports (a valid SPEC)."""
         return {"name": self.name, "data": self.data, **self._params, "seed": self.seed}

@@ -114,6 +114,8 @@ class Conjunctions(CubeDomain, FunctionClass):
     positives), the most specific member consistent with them.
     """
 
+    test_spec = "conjunctions:n=4"
+
     def __init__(self, n: int = 10):
         check(1 <= n <= MAX_N, f"conjunctions: n must be in [1, {MAX_N}], got n={n}")
         self.n = int(n)
@@ -265,6 +267,3 @@ class Conjunctions(CubeDomain, FunctionClass):
             return ConjunctionFunction.zero(self.n)
         pos, neg = self.closure_masks(X[None], Y[None])
         return ConjunctionFunction(pos[0], neg[0])
-
-    def describe(self) -> dict[str, object]:
-        return {"name": self.name, "n": self.n}

@@ -143,6 +143,8 @@ class Halfspaces(FunctionClass):
     scikit-learn's linear SVM (``LinearSVC``) with a large C and an iteration cap.
     """
 
+    test_spec = "halfspaces:d=2"
+
     def __init__(self, d: int = 5):
         check(1 <= d <= MAX_D, f"halfspaces: d must be in [1, {MAX_D}], got d={d}")
         self.d = int(d)
@@ -258,6 +260,3 @@ class Halfspaces(FunctionClass):
             warnings.simplefilter("ignore", ConvergenceWarning)
             svm = LinearSVC(C=SVM_C, dual="auto", max_iter=SVM_MAX_ITER, tol=SVM_TOL).fit(X, Y)
         return HalfspaceFunction(svm.coef_[0], svm.intercept_[0])
-
-    def describe(self) -> dict[str, object]:
-        return {"name": self.name, "d": self.d}

@@ -204,6 +204,8 @@ class Intervals(_LineDomain, FunctionClass):
     closed under intersection). ``fit_member``: the runs of positives (see there).
     """
 
+    test_spec = "intervals:k=2"
+
     def __init__(self, k: int = 1):
         check(1 <= k <= MAX_K, f"intervals: k must be in [1, 10^6], got k={k}")
         self.k = int(k)
@@ -326,9 +328,6 @@ class Intervals(_LineDomain, FunctionClass):
             runs = [(runs[a][0], runs[b - 1][1], 0) for a, b in zip(starts, stops)]
         return IntervalUnion([(xs[a], xs[b - 1]) for a, b, _ in runs])
 
-    def describe(self) -> dict[str, object]:
-        return {"name": self.name, "k": self.k}
-
 
 @register("classes", "thresholds")
 class Thresholds(_LineDomain, FunctionClass):
@@ -403,6 +402,3 @@ class Thresholds(_LineDomain, FunctionClass):
         errors = np.append(pos_below + neg_at_or_above, ys.sum())
         i = int(np.argmin(errors))
         return ThresholdFunction(values[i] if i < len(values) else np.inf)
-
-    def describe(self) -> dict[str, object]:
-        return {"name": self.name}

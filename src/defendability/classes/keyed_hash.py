@@ -94,6 +94,8 @@ class KeyedHash(CubeDomain, FunctionClass):
     class has no known shattered set, so `shatter` and `mixture` do not apply.
     """
 
+    test_spec = "keyed-hash:n=6,keys=8"
+
     FULL_KEY_BITS = 128
 
     def __init__(self, n: int = 16, keys: int = 0, salt: int = 0):
@@ -201,6 +203,10 @@ class KeyedHash(CubeDomain, FunctionClass):
         """The table column of each row of X: its bits read little-endian."""
         return (np.asarray(X, dtype=np.int64) << np.arange(self.n)).sum(axis=1)
 
+    def has_erm(self) -> bool:
+        """Exhaustive ERM over the keys: for a small class (``keys=M``) only."""
+        return not self.full
+
     def fit_member(self, X: np.ndarray, Y: np.ndarray) -> Function:
         if self.full:
             raise IncompatibleError("keyed-hash: exhaustive ERM over 2^128 keys is infeasible; use keys=M for a small class")
@@ -208,6 +214,3 @@ class KeyedHash(CubeDomain, FunctionClass):
         labels = self._labels(X)
         errors = np.count_nonzero(labels != np.asarray(Y, dtype=np.uint8)[None, :], axis=1)
         return HashFunction(int(np.argmin(errors)), self.n, self.salt)
-
-    def describe(self) -> dict:
-        return {"name": self.name, "n": self.n, "keys": self.keys, "salt": self.salt}

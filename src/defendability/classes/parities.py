@@ -141,8 +141,14 @@ class Parities(CubeDomain, FunctionClass):
     ``cheapest_flip``: under the uniform cube a xor e_j for the first j with x_j = 1
     (every flip costs 1/2); under other finite distributions an exhaustive search for
     n <= 16; ``None`` at x = 0, where every parity is 0. ``members()`` for n <= 16.
-    ``fit_member`` returns a parity consistent with the batch when one exists.
+    ``fit_member`` returns a parity consistent with the batch when one exists. A ``vote``
+    defender without a learner uses ``span`` here (Gaussian elimination, batched over
+    voters, with the guarantee n/(k+1)).
     """
+
+    test_spec = "parities:n=6"
+
+    natural_learner = "span"
 
     def __init__(self, n: int = 12):
         check(1 <= n <= MAX_N, f"parities: n must be in [1, {MAX_N}], got n={n}")
@@ -226,6 +232,3 @@ class Parities(CubeDomain, FunctionClass):
         """
         a, _ = solve_gf2(as_bit_rows(X, self.n), np.asarray(Y).reshape(-1))
         return ParityFunction(a)
-
-    def describe(self) -> dict[str, object]:
-        return {"name": self.name, "n": self.n}

@@ -139,6 +139,8 @@ class PRFOracles(CubeDomain, FunctionClass):
     two bits); its true VC dimension is not known.
     """
 
+    test_spec = "prf-oracles:n=8"
+
     KEY_BITS = 8 * SEED_BYTES
 
     def __init__(self, n: int = 32):
@@ -233,6 +235,3 @@ class PRFOracles(CubeDomain, FunctionClass):
             return None
         true_bit = int(full._prf.evaluate(x_star[None])[0])
         return 2.0 ** -self.n if punctured._bit != true_bit else 0.0
-
-    def describe(self) -> dict:
-        return {"name": self.name, "n": self.n}

@@ -89,6 +89,8 @@ class Subsets(IntegerDomain, FunctionClass):
     on finite distributions; ``fit_member`` is an exact empirical-risk minimiser.
     """
 
+    test_spec = "subsets:N=12,d=3"
+
     def __init__(self, N: int = 64, d: int = 16):
         check(1 <= N <= MAX_N, f"subsets: N must be in [1, 2^26={MAX_N}], got N={N}")
         check(1 <= d <= N, f"subsets: d must satisfy 1 <= d <= N={N}, got d={d}")
@@ -237,6 +239,3 @@ class Subsets(IntegerDomain, FunctionClass):
         candidates = np.flatnonzero(surplus > 0)
         order = np.argsort(-surplus[candidates], kind="stable")
         return SubsetFunction(candidates[order[: self.d]], self.N)
-
-    def describe(self) -> dict[str, object]:
-        return {"name": self.name, "N": self.N, "d": self.d}

@@ -127,6 +127,8 @@ class Table(IntegerDomain, FunctionClass):
     (an exact empirical-risk minimiser).
     """
 
+    test_spec = "table:N=4,size=6"
+
     def __init__(self, N: int = 8, size: int = 32, seed: int = 0):
         check(1 <= N <= MAX_N, f"table: N must be in [1, {MAX_N}], got N={N}")
         check(1 <= size <= 2 ** N, f"table: size must be in [1, 2^N={2 ** N}], got size={size}")
@@ -214,6 +216,12 @@ class Table(IntegerDomain, FunctionClass):
         Y = np.asarray(Y).reshape(-1)
         errors = np.count_nonzero(self.rows[:, X] != Y[None, :], axis=1)
         return TableFunction(self.rows[int(np.argmin(errors))])
+
+    def get_params(self) -> dict[str, object]:
+        """``N``, ``size`` (the number of rows: ``size`` is also the method counting
+        members, so the parameter is not stored under its name) and ``seed`` (``None``
+        for a table built by :meth:`from_rows`)."""
+        return {"N": self.N, "size": len(self.rows), "seed": self.seed}
 
     def describe(self) -> dict[str, object]:
         out: dict[str, object] = {"name": self.name, "N": self.N, "size": len(self.rows)}

@@ -130,6 +130,8 @@ class ThresholdNetworks(CubeDomain, FunctionClass):
     point carries both labels).
     """
 
+    test_spec = "threshold-networks:n=8"
+
     def __init__(self, n: int = 32, max_units: int = 1_000_000):
         check(1 <= n <= MAX_N, f"threshold-networks: n must be in [1, {MAX_N}], got n={n}")
         check(max_units >= 3, f"threshold-networks: max_units must be >= 3, got max_units={max_units}")
@@ -249,9 +251,6 @@ class ThresholdNetworks(CubeDomain, FunctionClass):
               f"threshold-networks: memorising {len(distinct)} points needs {len(distinct) + 1} units, "
               f"more than max_units={self.max_units}")
         return ThresholdNetworkFunction(point_detectors(self.n, distinct, (2 * ones > seen).astype(np.uint8)))
-
-    def describe(self) -> dict[str, object]:
-        return {"name": self.name, "n": self.n, "max_units": self.max_units}
 
 
 def flip_at(network: ThresholdNetwork, point: np.ndarray) -> ThresholdNetwork:

@@ -242,6 +242,8 @@ class Trees(CubeDomain, FunctionClass):
     the tree attackers build their flips themselves. ``members()`` is ``None``.
     """
 
+    test_spec = "trees:n=6,s=8"
+
     def __init__(self, n: int = 30, s: int = 64):
         check(isinstance(n, numbers.Integral) and 1 <= n <= MAX_N,
               f"trees: n must be an integer in [1, {MAX_N}], got n={n}")
@@ -369,9 +371,6 @@ class Trees(CubeDomain, FunctionClass):
         # on 0/1 inputs every threshold lies in (0, 1): "x <= threshold" is the 0-branch
         label = model.classes_[np.argmax(tree.value[:, 0, :], axis=1)].astype(np.uint8)
         return TreeFunction(self.n, feature, tree.children_left, tree.children_right, np.where(leaf, label, 0))
-
-    def describe(self) -> dict[str, object]:
-        return {"name": self.name, "n": self.n, "s": self.s}
 
 
 def _leaf_cells(f: TreeFunction) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -1,39 +1,26 @@
-"""defenders: each module registers its components with the registry on import."""
+"""defenders: one module per defender family, each registering its defenders on import.
 
-from .accept import Accept, AcceptDetector
-from .behaviour_test import BehaviourTest
-from .boltzmann import Boltzmann, BoltzmannDetector
-from .key_holder import KeyHolder, KeyHolderDetector
-from .model_evidence import EvidenceDetector
-from .neighbours import Neighbours, NeighboursDetector
-from .rare_wire import RareWire, RareWireDetector
-from .smoothing import Smoothing, SmoothingDetector, smoothed_predict, smoothed_vote
-from .tree_depth import TreeDepth, TreeDepthDetector
-from .vote import Distill, PoolVote, Vote, VoteDetector
-from .weight_test import WeightTest
+Nothing is imported here: the registry imports a defender's module when its name is
+first looked up, and the names below are imported on first access.
+"""
 
-__all__ = [
-    "Accept",
-    "AcceptDetector",
-    "BehaviourTest",
-    "Boltzmann",
-    "BoltzmannDetector",
-    "Distill",
-    "EvidenceDetector",
-    "KeyHolder",
-    "KeyHolderDetector",
-    "Neighbours",
-    "NeighboursDetector",
-    "PoolVote",
-    "RareWire",
-    "RareWireDetector",
-    "Smoothing",
-    "SmoothingDetector",
-    "TreeDepth",
-    "TreeDepthDetector",
-    "Vote",
-    "VoteDetector",
-    "WeightTest",
-    "smoothed_predict",
-    "smoothed_vote",
-]
+from ..registry import lazy_exports
+
+_EXPORTS = {
+    "Defender": "base", "Detector": "base",
+    "Accept": "accept", "AcceptDetector": "accept",
+    "BehaviourTest": "behaviour_test",
+    "Boltzmann": "boltzmann", "BoltzmannDetector": "boltzmann",
+    "KeyHolder": "key_holder", "KeyHolderDetector": "key_holder",
+    "EvidenceDetector": "model_evidence",
+    "Neighbours": "neighbours", "NeighboursDetector": "neighbours",
+    "RareWire": "rare_wire", "RareWireDetector": "rare_wire",
+    "Smoothing": "smoothing", "SmoothingDetector": "smoothing", "smoothed_predict": "smoothing",
+    "smoothed_vote": "smoothing",
+    "TreeDepth": "tree_depth", "TreeDepthDetector": "tree_depth",
+    "Distill": "vote", "PoolVote": "vote", "Vote": "vote", "VoteDetector": "vote",
+    "WeightTest": "weight_test",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..classes.base import Function, FunctionClass
+from ..registry import Component
 from ..spaces import Sampler
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,12 +37,16 @@ class Detector(ABC):
         return self.score(x) > self.threshold
 
     def score_and_decide(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and decisions from one pass (the referee's entry point)."""
+        """Scores and decisions (the referee's entry point): from one pass of ``score``
+        when ``decide`` is the default threshold rule, else ``score`` then the
+        subclass's own ``decide``, so that overriding either hook alone is enough."""
         s = self.score(x)
-        return s, s > self.threshold
+        if type(self).decide is Detector.decide:  # one class lookup: the default path stays one pass
+            return s, s > self.threshold
+        return s, self.decide(x)
 
 
-class Defender(ABC):
+class Defender(Component, ABC):
     """A defender strategy, fixed before the attacker moves."""
 
     name: str = "defender"
@@ -61,6 +66,12 @@ class Defender(ABC):
         defender cannot play on ``cls``; called by the referee before any round. The
         default accepts every class."""
 
+    def resolved(self, cls: FunctionClass) -> "Defender":
+        """This defender with every choice it leaves to the class made for ``cls`` (the
+        ``vote`` family's learner), so that its ``repr`` states what plays; the referee
+        calls it once per match. The default returns ``self``: nothing to choose."""
+        return self
+
     def check_attacker(self, attacker: "Attacker") -> None:
         """Raise :class:`~defendability.errors.IncompatibleError` (one line) if this
         defender cannot play against ``attacker`` (e.g. it needs a hook the attacker
@@ -69,6 +80,3 @@ class Defender(ABC):
     def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
         """Upper bounds ``{"alpha": ..., "beta": ...}`` the theory gives, if any."""
         return None
-
-    def __repr__(self) -> str:
-        return self.name

@@ -13,7 +13,7 @@ from ..classes.base import Function, FunctionClass
 from ..classes.classifiers import Classifiers
 from ..errors import IncompatibleError, check
 from ..models.rff import MAX_FEATURES, RFFClassifier
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Sampler
 from ..static import agreement_test
 from .base import Defender
@@ -87,6 +87,9 @@ class BehaviourTest(Defender):
     attacker's f is the same bootstrap in every round at ``models = 1``) nor on one pool.
     """
 
+    test_spec = "behaviour-test:references=3,samples=30,alpha_level=0.25,features=20"
+    test_match = Match(cls="classifiers:data=gaussian,d=4,train=40,test=40", attacker="rff-clwe:features=20", mode="static", eps=0.5)
+
     graded = True
 
     def __init__(self, model: str = "rff", references: int = 19, samples: int = 300, alpha_level: float = 0.05,
@@ -133,9 +136,3 @@ class BehaviourTest(Defender):
         suspect = np.asarray(g(x), dtype=np.uint8)  # black-box: the only evaluations of g
         labels = np.vstack([np.asarray(m(x), dtype=np.uint8) for m in models])
         return EvidenceDetector(agreement_test(suspect, labels), self.alpha_level)
-
-    def __repr__(self) -> str:
-        defaults = {"model": "rff", "references": 19, "samples": 300, "alpha_level": 0.05, "features": 500,
-                    "scale": 0.02, "ridge": 1.0, "fresh": False, "seed": 0}
-        given = [f"{k}={getattr(self, k)}" for k, v in defaults.items() if getattr(self, k) != v]
-        return f"{self.name}:{','.join(given)}" if given else self.name

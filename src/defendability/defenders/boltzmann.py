@@ -12,7 +12,7 @@ import numpy as np
 from ..budget import ceil_inverse
 from ..classes.base import Function, FunctionClass
 from ..errors import IncompatibleError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Sampler
 from .base import Defender, Detector
 
@@ -183,6 +183,9 @@ class Boltzmann(Defender):
     (derived, approximate, for the exact distance), which is not a rigorous bound on
     alpha and beta separately, so ``guarantee`` returns ``None``.
     """
+
+    test_spec = "boltzmann:samples=50,cover=20"
+    test_match = Match(cls="subsets:N=12,d=3", attacker="mixture", eps=0.1)
 
     def __init__(self, lam: float | None = None, samples: int | None = None, cover: int = 2000):
         check(lam is None or (math.isfinite(lam) and lam > 0), f"lam must be > 0, got {lam}")

@@ -19,7 +19,7 @@ import numpy as np
 from ..attackers.base import Attacker
 from ..classes.base import Function, FunctionClass
 from ..errors import IncompatibleError, ParameterError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Sampler
 from ..trace import Trace
 from .base import Defender, Detector
@@ -79,6 +79,8 @@ class KeyHolder(Defender):
     scores).
     """
 
+    test_match = Match(cls="subsets:N=12,d=3", attacker="point-flip", eps=0.1, trace=True)
+
     graded = False
     uses_trace = True
 
@@ -111,6 +113,3 @@ class KeyHolder(Defender):
         # both checks: alpha = beta = 0 (the trapdoor tests up to their documented
         # failure probabilities, e.g. a forged signature)
         return {"alpha": 0.0, "beta": 0.0}
-
-    def __repr__(self) -> str:
-        return self.name if self.check == "replay" else f"{self.name}:check={self.check}"

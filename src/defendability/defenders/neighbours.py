@@ -13,7 +13,7 @@ import numpy as np
 
 from ..classes.base import CubeDomain, Function, FunctionClass
 from ..errors import IncompatibleError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Sampler, UniformCube
 from .base import Defender, Detector
 
@@ -92,6 +92,9 @@ class Neighbours(Defender):
     at a coin flip against ``prf-flip`` (a query-only defender against a PRF).
     """
 
+    test_spec = "neighbours:r=5"
+    test_match = Match(cls="parities:n=6", attacker="shatter", eps=0.2)
+
     graded = True
 
     def __init__(self, r: int = 31):
@@ -109,6 +112,3 @@ class Neighbours(Defender):
         # A child stream: the detector draws neighbours at every score call, and must not
         # advance the caller's generator behind its back.
         return NeighboursDetector(g, cube_bits(cls), self.r, rng.spawn(1)[0])
-
-    def __repr__(self) -> str:
-        return self.name if self.r == 31 else f"{self.name}:r={self.r}"

@@ -21,7 +21,7 @@ from ..classes.base import Function, FunctionClass, unwrap
 from ..classes.circuits import CircuitFunction, Circuits
 from ..classes.threshold_networks import ThresholdNetworks
 from ..errors import IncompatibleError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Sampler
 from .base import Defender, Detector
 
@@ -207,6 +207,9 @@ class RareWire(Defender):
     No guarantee: THEORY.md §4.4 states the rule with no bound.
     """
 
+    test_spec = "rare-wire:calibration=64"
+    test_match = Match(cls="circuits:n=8", attacker="prf-flip:lam=16", eps=0.01)
+
     graded = True
 
     def __init__(self, calibration: int = 4096, holdout: int | None = None, fpr: float = 0.01):
@@ -245,9 +248,3 @@ class RareWire(Defender):
         clean = detector.score(sampler(self.holdout_size()))
         detector.threshold = float(np.quantile(clean, 1.0 - self.fpr, method="higher"))
         return detector
-
-    def __repr__(self) -> str:
-        given = {"calibration": None if self.calibration == 4096 else self.calibration,
-                 "holdout": self.holdout, "fpr": None if self.fpr == 0.01 else self.fpr}
-        params = ",".join(f"{k}={v}" for k, v in given.items() if v is not None)
-        return f"{self.name}:{params}" if params else self.name

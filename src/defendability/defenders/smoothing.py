@@ -25,7 +25,7 @@ import numpy as np
 
 from ..classes.base import CubeDomain, Function, FunctionClass, IntegerDomain
 from ..errors import IncompatibleError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Sampler, UniformCube, UniformDiscrete
 from .base import Defender, Detector
 
@@ -207,6 +207,9 @@ class Smoothing(Defender):
     but no bound on alpha or beta; the rule is GKVZ's immunisation read as a detector.
     """
 
+    test_spec = "smoothing:copies=5"
+    test_match = Match(cls="halfspaces:d=2", attacker="point-flip", eps=0.2)
+
     graded = True
 
     def __init__(self, sigma: float | None = None, copies: int = 31, noise: str = "gaussian",
@@ -214,9 +217,16 @@ class Smoothing(Defender):
         _check_copies(copies)
         self.noise = make_noise(noise, sigma, step, steps, low, high)
         self.copies = copies
-        self._given = {"sigma": sigma, "copies": copies if copies != 31 else None,
-                       "noise": noise if noise != "gaussian" else None, "step": step,
-                       "steps": steps if steps != 1 else None, "low": low, "high": high}
+        # the parameters as given, for get_params: ``noise`` names the validated law
+        real = {name: None if value is None else float(value)
+                for name, value in (("sigma", sigma), ("step", step), ("low", low), ("high", high))}
+        self._given = {"sigma": real["sigma"], "copies": copies, "noise": noise, "step": real["step"],
+                       "steps": steps, "low": real["low"], "high": real["high"]}
+
+    def get_params(self) -> dict[str, object]:
+        """The parameters as given (the attribute ``noise`` is the validated
+        :class:`Noise` they make, and ``sigma`` its scale)."""
+        return dict(self._given)
 
     @property
     def sigma(self) -> float | None:
@@ -236,7 +246,3 @@ class Smoothing(Defender):
         # A child stream: the detector draws noise at every score call, and must not
         # advance the caller's generator behind its back.
         return SmoothingDetector(g, tuple(cls.point_shape), self.noise, self.copies, rng.spawn(1)[0])
-
-    def __repr__(self) -> str:
-        given = [f"{k}={v}" for k, v in self._given.items() if v is not None]
-        return f"{self.name}:{','.join(given)}" if given else self.name

@@ -9,7 +9,7 @@ import numpy as np
 from ..classes.base import Function, FunctionClass, unwrap
 from ..classes.trees import TreeFunction, Trees
 from ..errors import IncompatibleError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Sampler
 from .base import Defender, Detector
 
@@ -53,6 +53,8 @@ class TreeDepth(Defender):
     the size bound s), before any round (``check_class``).
     """
 
+    test_match = Match(cls="trees:n=6,s=8", attacker="isolating-chain", eps=0.25)
+
     def __init__(self, t: float | None = None, delta: float = 0.1, mode: str = "delta"):
         check(t is None or (isinstance(t, (int, float)) and math.isfinite(t) and t >= 0),
               f"tree-depth: t must be a number >= 0, got {t}")
@@ -93,10 +95,3 @@ class TreeDepth(Defender):
             return None
         t = self.threshold(cls, eps)
         return {"alpha": min(1.0, cls.s * 2.0 ** -t), "beta": min(1.0, cls.s * eps * 2.0 ** t)}
-
-    def __repr__(self) -> str:
-        if self.t is not None:
-            return f"{self.name}:t={self.t!r}"
-        if self.mode == "eps":
-            return f"{self.name}:mode=eps"
-        return self.name if self.delta == 0.1 else f"{self.name}:delta={self.delta!r}"

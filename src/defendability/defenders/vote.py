@@ -9,6 +9,7 @@ or subsets of one shared pool (``pool-vote``).
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -17,8 +18,8 @@ from ..batches import Batches
 from ..budget import ROUNDING_SLACK, floor_inverse
 from ..classes.base import Function, FunctionClass
 from ..errors import ParameterError, check
-from ..learners.base import Learner
-from ..registry import build, register
+from ..learners.base import Learner, natural_learner
+from ..registry import Match, build, register
 from ..spaces import Sampler
 from .base import Defender, Detector
 
@@ -83,7 +84,10 @@ class VoteDetector(Detector):
 class Vote(Defender):
     """Distillation plus ensembling: N voters on independent batches of k samples labelled by g.
 
-    Parameters: ``learner`` (a learner SPEC, default ``"closure"``), ``k`` (batch size;
+    Parameters: ``learner`` (a learner SPEC; by default the class's natural learner,
+    :func:`~defendability.learners.base.natural_learner`: ``closure`` on an
+    intersection-closed class, ``span`` on parities, else ``erm``, else ``estimator``;
+    the referee resolves it per class, so results name it), ``k`` (batch size;
     default floor(1/(4 eps)), or m_A(eta) = ``learner.sample_size(cls, eta)`` when
     ``eta`` is given: the efficient PAC defender of THEORY.md §3, whose k does not
     depend on eps), ``voters`` (N; default ceil(32 ln(2/delta))), ``delta`` (0.05),
@@ -107,7 +111,10 @@ class Vote(Defender):
         """Scores are graded (AUROC meaningful) only with more than one voter."""
         return self.voter_count() > 1
 
-    def __init__(self, learner: str = "closure", k: int | None = None, voters: int | None = None,
+    test_spec = "vote:voters=11"
+    test_match = Match(cls="subsets:N=12,d=3", attacker="mixture", eps=0.1)
+
+    def __init__(self, learner: str | Learner | None = None, k: int | None = None, voters: int | None = None,
                  delta: float = 0.05, threshold: float = 0.5, eta: float | None = None):
         check(k is None or (isinstance(k, int) and k >= 1), f"k must be an integer >= 1, got {k}")
         check(voters is None or (isinstance(voters, int) and 1 <= voters <= MAX_VOTERS),
@@ -116,9 +123,41 @@ class Vote(Defender):
         check(0.0 <= threshold < 1.0, f"threshold must be in [0, 1), got {threshold}")
         check(eta is None or 0.0 < eta < 1.0, f"eta must be in (0, 1), got {eta}")
         check(k is None or eta is None, f"give k or eta, not both (got k={k}, eta={eta})")
-        self.learner: Learner = build("learners", learner)
-        check(isinstance(self.learner, Learner), f"learner must be a learner SPEC, got {learner!r}")
+        #: The learner, or ``None``: the class's natural learner, chosen per class
+        #: (:meth:`learner_for`, :meth:`resolved`).
+        self.learner: Learner | None = None if learner is None else build("learners", learner)
+        check(self.learner is None or isinstance(self.learner, Learner),
+              f"learner must be a learner SPEC, got {learner!r}")
         self.k, self.voters, self.delta, self.threshold, self.eta = k, voters, delta, threshold, eta
+
+    # -- the learner -----------------------------------------------------------------
+    def learner_for(self, cls: FunctionClass) -> Learner:
+        """The learner that plays on ``cls``: as given, else the class's natural one."""
+        return self.learner if self.learner is not None else natural_learner(cls)
+
+    def resolved(self, cls: FunctionClass) -> "Vote":
+        """This defender with its learner chosen for ``cls`` (itself when it has one)."""
+        if self.learner is not None:
+            return self
+        out = copy.copy(self)
+        out.learner = natural_learner(cls)
+        return out
+
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` when the learner cannot play on ``cls`` (it decides: the
+        closure learner needs an intersection-closed class, ...), or no learner can;
+        ``ParameterError`` in eta mode when the learner gives no sample size for ``cls``."""
+        learner = self.learner_for(cls)
+        learner.check_class(cls)
+        if self.eta is not None:
+            self._pac_size(learner, cls)
+
+    def _pac_size(self, learner: Learner, cls: FunctionClass) -> int:
+        k = learner.sample_size(cls, self.eta)
+        if k is None:
+            raise ParameterError(f"learner {learner!r} gives no PAC sample size for class {cls!r}; "
+                                 "give k instead of eta")
+        return max(1, int(k))
 
     # -- sizes -----------------------------------------------------------------------
     def batch_size(self, cls: FunctionClass, eps: float) -> int:
@@ -126,11 +165,7 @@ class Vote(Defender):
         if self.k is not None:
             return self.k
         if self.eta is not None:
-            k = self.learner.sample_size(cls, self.eta)
-            if k is None:
-                raise ParameterError(f"learner {self.learner!r} gives no PAC sample size for class {cls!r}; "
-                                     "give k instead of eta")
-            return max(1, int(k))
+            return self._pac_size(self.learner_for(cls), cls)
         return default_batch(eps)
 
     def voter_count(self) -> int:
@@ -148,31 +183,23 @@ class Vote(Defender):
             rng: np.random.Generator) -> VoteDetector:
         check(0.0 < eps < 1.0, f"eps must be in (0, 1), got {eps}")
         batches, labels = self.training_sets(g, sampler, self.voter_count(), self.batch_size(cls, eps), rng)
-        return VoteDetector(cls, self.learner, g, batches, labels, self.threshold)
+        return VoteDetector(cls, self.learner_for(cls), g, batches, labels, self.threshold)
 
     def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
         k = self.batch_size(cls, eps)
-        e = self.learner.expected_error(cls, k)
+        e = self.learner_for(cls).expected_error(cls, k)
         if e is None or self.threshold != 0.5 or k * eps > 0.25 * (1.0 + ROUNDING_SLACK):
             return None
         tail = math.exp(-self.voter_count() / 32.0)
         return {"alpha": min(1.0, 8.0 / 3.0 * e + tail), "beta": min(1.0, 8.0 * e + tail)}
-
-    def __repr__(self) -> str:
-        return _spec(self.name, learner=self.learner, k=self.k, voters=self.voters, eta=self.eta,
-                     **self._changed_settings())
-
-    def _changed_settings(self) -> dict[str, float | None]:
-        """``delta`` and ``threshold`` when they differ from their defaults (for ``repr``)."""
-        return {"delta": None if self.delta == 0.05 else self.delta,
-                "threshold": None if self.threshold == 0.5 else self.threshold}
 
 
 @register("defenders", "distill")
 class Distill(Vote):
     """Plain distillation: one voter trained on k samples labelled by g (no ensemble).
 
-    Parameters: ``learner`` (default ``"closure"``), ``k`` (default floor(1/(4 eps)), or
+    Parameters: ``learner`` (default: the class's natural learner, as for ``vote``),
+    ``k`` (default floor(1/(4 eps)), or
     m_A(eta) when ``eta`` is given), ``eta``. It is ``vote`` with N = 1, so ``voters``
     and ``delta`` (which only sets N) are not parameters, nor is ``threshold``: the
     score is 0 or 1 (``graded = False``) and any threshold in [0, 1) gives the same
@@ -189,19 +216,18 @@ class Distill(Vote):
     """
 
     graded = False
+    test_spec = "distill"
+    test_match = Match(cls="subsets:N=12,d=3", attacker="mixture", eps=0.1)
 
-    def __init__(self, learner: str = "closure", k: int | None = None, eta: float | None = None):
+    def __init__(self, learner: str | Learner | None = None, k: int | None = None, eta: float | None = None):
         super().__init__(learner=learner, k=k, voters=1, eta=eta)
 
     def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
         k = self.batch_size(cls, eps)
-        e = self.learner.expected_error(cls, k)
+        e = self.learner_for(cls).expected_error(cls, k)
         if e is None:
             return None
         return {"alpha": min(1.0, e), "beta": min(1.0, k * eps + e)}
-
-    def __repr__(self) -> str:
-        return _spec(self.name, learner=self.learner, k=self.k, eta=self.eta)
 
 
 @register("defenders", "pool-vote")
@@ -222,7 +248,10 @@ class PoolVote(Vote):
     ``guarantee`` is ``None``.
     """
 
-    def __init__(self, learner: str = "closure", k: int | None = None, voters: int | None = None,
+    test_spec = "pool-vote:voters=11"
+    test_match = Match(cls="subsets:N=12,d=3", attacker="mixture", eps=0.1)
+
+    def __init__(self, learner: str | Learner | None = None, k: int | None = None, voters: int | None = None,
                  delta: float = 0.05, threshold: float = 0.5, eta: float | None = None,
                  pool: int | None = None):
         super().__init__(learner=learner, k=k, voters=voters, delta=delta, threshold=threshold, eta=eta)
@@ -250,14 +279,3 @@ class PoolVote(Vote):
 
     def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
         return None
-
-    def __repr__(self) -> str:
-        return _spec(self.name, learner=self.learner, k=self.k, voters=self.voters, eta=self.eta, pool=self.pool,
-                     **self._changed_settings())
-
-
-def _spec(name: str, **params: object) -> str:
-    """``name:key=value,...`` over the parameters that were set (for reports)."""
-    given = ",".join(f"{key}={value!r}" if isinstance(value, float) else f"{key}={value}"
-                     for key, value in params.items() if value is not None)
-    return f"{name}:{given}" if given else name

@@ -8,7 +8,7 @@ import numpy as np
 from ..classes.base import Function, FunctionClass, unwrap
 from ..classes.classifiers import Classifiers, ReLUModel, RFFModel
 from ..errors import IncompatibleError, check
-from ..registry import register
+from ..registry import Match, register
 from ..spaces import Sampler
 from ..static import WEIGHT_TESTS
 from .base import Defender
@@ -42,6 +42,8 @@ class WeightTest(Defender):
     cited, not exact; no guarantee reported).
     """
 
+    test_match = Match(cls="classifiers:data=gaussian,d=4,train=40,test=40", attacker="rff-clwe:features=20", mode="static", eps=0.5)
+
     graded = True
 
     def __init__(self, test: str = "norm-ks", alpha_level: float = 0.01):
@@ -69,8 +71,3 @@ class WeightTest(Defender):
         # (the top-eigenvalue tail is approximate, so no bound is claimed for it); beta
         # has no bound but the trivial one
         return None if self.test == "top-eigenvalue" else {"alpha": self.alpha_level, "beta": 1.0}
-
-    def __repr__(self) -> str:
-        given = [f"{k}={v}" for k, v, default in (("test", self.test, "norm-ks"),
-                                                  ("alpha_level", self.alpha_level, 0.01)) if v != default]
-        return f"{self.name}:{','.join(given)}" if given else self.name

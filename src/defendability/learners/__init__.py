@@ -1,10 +1,16 @@
-"""learners: each module registers its components with the registry on import."""
+"""learners: one module per prediction strategy, each registering its learner on import.
 
-from .base import Learner
-from .closure import Closure
-from .erm import ERM
-from .estimator import Estimator
-from .one_inclusion import OneInclusion, Orientation
-from .span import Span
+Nothing is imported here: the registry imports a learner's module when its name is
+first looked up, and the names below are imported on first access.
+"""
 
-__all__ = ["Learner", "Closure", "ERM", "Estimator", "OneInclusion", "Orientation", "Span"]
+from ..registry import lazy_exports
+
+_EXPORTS = {
+    "Learner": "base", "natural_learner": "base",
+    "Closure": "closure", "ERM": "erm", "Estimator": "estimator",
+    "OneInclusion": "one_inclusion", "Orientation": "one_inclusion", "Span": "span",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

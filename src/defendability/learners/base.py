@@ -15,15 +15,29 @@ import numpy as np
 
 from ..batches import Batches
 from ..classes.base import FunctionClass
+from ..errors import IncompatibleError
+from ..registry import Component, build
+
+#: Learners a ``vote`` defender tries, in order, on a class that names no natural learner
+#: (``FunctionClass.natural_learner``): the closure algorithm where the class is
+#: intersection-closed (guarantee d/(k+1)), else its empirical-risk minimiser, else a
+#: scikit-learn classifier, which plays on any class.
+NATURAL_ORDER = ("closure", "erm", "estimator")
 
 
-class Learner(ABC):
+class Learner(Component, ABC):
     """A prediction strategy P: a training batch and a query in, a predicted label out."""
 
     name: str = "learner"
     #: True when predictions depend only on the set of distinct labelled examples (not on
     #: repeats): such learners are trained on each batch's distinct points only.
     set_only: bool = False
+
+    def check_class(self, cls: FunctionClass) -> None:
+        """Raise :class:`~defendability.errors.IncompatibleError` (one line) if this
+        learner cannot predict on ``cls``. The defenders built on a learner call it
+        before any round (``Defender.check_class``), so an impossible match fails before
+        any work. The default accepts every class."""
 
     @abstractmethod
     def predict(self, cls: FunctionClass, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -49,8 +63,25 @@ class Learner(ABC):
         (the PAC sample size used by the efficient defender), if known."""
         return None
 
-    def __repr__(self) -> str:
-        return self.name
+
+
+def natural_learner(cls: FunctionClass) -> Learner:
+    """The learner a ``vote`` defender uses on ``cls`` when it is given none: the class's
+    own (``cls.natural_learner``, e.g. ``span`` for parities), else the first of
+    :data:`NATURAL_ORDER` whose ``check_class`` accepts ``cls``."""
+    if cls.natural_learner is not None:
+        learner = build("learners", cls.natural_learner)
+        learner.check_class(cls)
+        return learner
+    for spec in NATURAL_ORDER:
+        learner = build("learners", spec)
+        try:
+            learner.check_class(cls)
+        except IncompatibleError:
+            continue
+        return learner
+    raise IncompatibleError(f"no learner plays on class {cls.name!r} (tried {', '.join(NATURAL_ORDER)}); "
+                            "give one with learner=...")
 
 
 def check_batch(cls: FunctionClass, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import FunctionClass
-from ..errors import check
-from ..registry import register
+from ..errors import IncompatibleError, check
+from ..registry import Match, register
 from .base import Learner, check_batch, pac_sample_size
 
 
@@ -32,6 +32,14 @@ class Closure(Learner):
     """
 
     set_only = True  # depends on the set of distinct labelled examples, not on repeats
+    test_match = Match(cls="subsets:N=12,d=3")
+
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` for a class that is not intersection-closed (no
+        ``closure_predict`` hook)."""
+        if not cls.has_closure():
+            raise IncompatibleError(f"class {cls.name!r} is not intersection-closed: the closure learner does not "
+                                    "apply")
 
     def predict(self, cls: FunctionClass, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> np.ndarray:
         X, Y, queries = np.asarray(X), np.asarray(Y), np.asarray(queries)

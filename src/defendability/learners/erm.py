@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import FunctionClass
-from ..errors import check
-from ..registry import register
+from ..errors import IncompatibleError, check
+from ..registry import Match, register
 from .base import Learner, check_batch
 
 
@@ -31,6 +31,13 @@ class ERM(Learner):
     Python loop over voters, because the minimisers differ too much between classes
     to batch here.
     """
+
+    test_match = Match(cls="intervals:k=2")
+
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` for a class without an empirical-risk minimiser."""
+        if not cls.has_erm():
+            raise IncompatibleError(f"erm learner: class {cls.name!r} has no empirical-risk minimiser (fit_member)")
 
     def predict(self, cls: FunctionClass, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> np.ndarray:
         X, Y, queries = np.asarray(X), np.asarray(Y), np.asarray(queries)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..classes.base import FunctionClass
 from ..errors import check
-from ..registry import register
+from ..registry import Match, register
 from .base import Learner, check_batch
 
 
@@ -60,6 +60,9 @@ class Estimator(Learner):
         self.model = model
         self.seed = seed
 
+    test_spec = "estimator:model=nearest"
+    test_match = Match(cls="halfspaces:d=2")
+
     def predict(self, cls: FunctionClass, X: np.ndarray, Y: np.ndarray, queries: np.ndarray) -> np.ndarray:
         X, Y, queries = np.asarray(X), np.asarray(Y).astype(np.uint8, copy=False), np.asarray(queries)
         check_batch(cls, X, Y, queries)
@@ -79,6 +82,3 @@ class Estimator(Learner):
             est.fit(X[v].reshape(k, width).astype(np.float64), y)
             out[v] = np.asarray(est.predict(flat_q)).astype(np.uint8, copy=False)
         return out
-
-    def __repr__(self) -> str:
-        return f"{self.name}:model={self.model}" + (f",seed={self.seed}" if self.seed else "")

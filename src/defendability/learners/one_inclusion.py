@@ -11,7 +11,7 @@ from scipy.sparse.csgraph import maximum_flow
 
 from ..classes.base import Function, FunctionClass
 from ..errors import IncompatibleError, check
-from ..registry import register
+from ..registry import Match, register
 from .base import Learner, check_batch, pac_sample_size
 
 #: Memory the orientation cache may hold, whatever its entry count allows.
@@ -147,6 +147,13 @@ class OneInclusion(Learner):
     """
 
     set_only = True  # depends on the set of distinct labelled examples, not on repeats
+    test_match = Match(cls="subsets:N=8,d=2")
+
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` for a class that cannot enumerate its members."""
+        if cls.members() is None:
+            raise IncompatibleError(f"one-inclusion learner: class {cls.name!r} cannot enumerate its members "
+                                    "(members() is None); it needs a small finite class")
 
     def __init__(self, cache_size: int = 4096):
         check(cache_size >= 0, f"one-inclusion: cache_size must be >= 0, got {cache_size}")

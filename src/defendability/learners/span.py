@@ -7,7 +7,7 @@ import numpy as np
 from ..classes.base import FunctionClass
 from ..classes.parities import Parities
 from ..errors import IncompatibleError, check
-from ..registry import register
+from ..registry import Match, register
 from .base import Learner, check_batch, pac_sample_size
 
 #: A point and its label share one word of at most 64 bits: n bits, then the label bit.
@@ -91,6 +91,11 @@ class Span(Learner):
     """
 
     set_only = True  # depends on the set of distinct labelled examples, not on repeats
+    test_match = Match(cls="parities:n=6")
+
+    def check_class(self, cls: FunctionClass) -> None:
+        """``IncompatibleError`` unless the points are 0/1 rows of length 1..63."""
+        self._bits(cls)
 
     def _bits(self, cls: FunctionClass) -> int:
         shape = tuple(cls.point_shape)
