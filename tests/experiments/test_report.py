@@ -22,7 +22,7 @@ import pytest
 from defendability.experiments import parse_config
 from defendability.experiments.figures import error_figures, read_png, roc_curve, roc_figures
 from defendability.errors import ReportError
-from defendability.experiments.report import Table, _md, exact, read_log, render_markdown, write_report
+from defendability.experiments.report import Table, _md, cell_table, exact, read_log, render_markdown, write_report
 from defendability.experiments.runner import run_sweep
 from defendability.experiments.store import STORE_FILE, ResultsStore
 
@@ -141,6 +141,8 @@ def test_tables_hold_the_exact_stored_values(report, rows):
         (line,) = [r for r in tables[heading] if r["eps"] == repr(row["eps"])]
         assert line["alpha"] == repr(row["alpha"])
         assert line["beta"] == repr(row["beta"])
+        assert line["beta, valid rounds"] == repr(row["beta_valid"])
+        assert line["beta, valid rounds 95%"] == f"[{row['beta_valid_lo']:.4g}, {row['beta_valid_hi']:.4g}]"
         assert line["alpha + beta"] == repr(row["error_sum"])
         assert line["win rate"] == repr(row["win_rate"])
         assert line["valid rounds"] == f"{row['valid_rounds']}/100" and row["void_rounds"] > 0
@@ -150,6 +152,16 @@ def test_tables_hold_the_exact_stored_values(report, rows):
         assert all(c in page for c in cells)
     assert sum(len(t) for t in tables.values()) == len(rows) == 6
     assert any(len(repr(r["alpha"])) > 10 for r in rows)  # values that 4-digit rounding would change
+
+
+def test_cell_table_shows_beta_among_valid_rounds_and_a_dash_where_the_store_has_none(rows):
+    row = dict(rows[0], beta=0.25, beta_valid=0.75, beta_valid_lo=0.5, beta_valid_hi=0.875)
+    old = dict(row, beta_valid=None, beta_valid_lo=None, beta_valid_hi=None)  # finished before it was stored
+    table = cell_table([row, dict(old, eps=row["eps"] * 2)])
+    first, second = (dict(zip(table.header, line)) for line in table.rows)
+    assert (first["beta"], first["beta, valid rounds"], first["beta, valid rounds 95%"]) == ("0.25", "0.75",
+                                                                                            "[0.5, 0.875]")
+    assert (second["beta, valid rounds"], second["beta, valid rounds 95%"]) == ("-", "-")
 
 
 def test_exact_prints_the_round_trip_repr():

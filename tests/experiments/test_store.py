@@ -117,6 +117,8 @@ def test_finishing_a_cell_writes_its_row_and_drops_its_chunks_once(tmp_path):
         result.alpha, result.beta, result.win_rate, result.error_sum)
     assert (stored["alpha_lo"], stored["alpha_hi"]) == result.alpha_ci
     assert (stored["beta_lo"], stored["beta_hi"]) == result.beta_ci
+    assert stored["beta_valid"] == result.beta_valid and 0 < result.valid_rounds < result.rounds
+    assert (stored["beta_valid_lo"], stored["beta_valid_hi"]) == result.beta_valid_ci
     assert (stored["win_lo"], stored["win_hi"]) == result.win_ci
     assert (stored["error_sum_lo"], stored["error_sum_hi"]) == result.error_sum_ci
     assert stored["auroc"] == result.auroc is not None
@@ -147,6 +149,7 @@ def test_all_void_cell_stores_null_rates(tmp_path):
     assert result.void_rounds == result.rounds == 10
     row = cell_row(cell, result, config_hash="h", seconds=0.0)
     assert row["alpha"] is None and row["win_rate"] is None and row["scores"] is None
+    assert row["beta_valid"] is None and (row["beta_valid_lo"], row["beta_valid_hi"]) == (0.0, 1.0)
 
 
 def test_without_timing_drops_only_timing():
@@ -234,3 +237,158 @@ def test_iter_stores_lists_run_directories(tmp_path):
     (tmp_path / "empty").mkdir()
     assert [p.name for p in iter_stores(tmp_path)] == ["a", "b"]
     assert list(iter_stores(tmp_path / "nowhere")) == []
+
+
+# -- stores written by an earlier version --------------------------------------------------
+
+#: The tables as schema version 1 wrote them (before beta among valid rounds was stored).
+V1_SCHEMA = """
+CREATE TABLE meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1), config_hash TEXT NOT NULL, name TEXT NOT NULL, config TEXT NOT NULL,
+    package_version TEXT NOT NULL, cells_total INTEGER NOT NULL, created TEXT NOT NULL,
+    schema_version INTEGER NOT NULL
+);
+CREATE TABLE chunks (
+    cell_id TEXT NOT NULL, start INTEGER NOT NULL, stop INTEGER NOT NULL, rounds TEXT NOT NULL,
+    seconds REAL NOT NULL, written_at TEXT NOT NULL, PRIMARY KEY (cell_id, start), CHECK (0 <= start AND start < stop)
+);
+CREATE TABLE cells (
+    cell_id TEXT PRIMARY KEY, class TEXT NOT NULL, attacker TEXT NOT NULL, defender TEXT NOT NULL,
+    eps REAL NOT NULL, rounds INTEGER NOT NULL, seed INTEGER NOT NULL, invalid_policy TEXT NOT NULL,
+    params TEXT NOT NULL, alpha REAL, beta REAL, win_rate REAL, error_sum REAL, alpha_lo REAL, alpha_hi REAL,
+    beta_lo REAL, beta_hi REAL, win_lo REAL, win_hi REAL, error_sum_lo REAL, error_sum_hi REAL, auroc REAL,
+    tpr_at_fpr TEXT NOT NULL, valid_rounds INTEGER NOT NULL, invalid_rounds INTEGER NOT NULL,
+    void_rounds INTEGER NOT NULL, invalid_reasons TEXT NOT NULL, vc_dimension INTEGER NOT NULL,
+    lower_bound REAL, guarantee TEXT, cost TEXT NOT NULL, result TEXT NOT NULL, scores TEXT,
+    config_hash TEXT NOT NULL, package_version TEXT NOT NULL, seconds REAL NOT NULL, finished_at TEXT NOT NULL
+);
+"""
+
+NEW_IN_V2 = ("beta_valid", "beta_valid_lo", "beta_valid_hi")
+
+
+def as_version_1(source, target) -> None:
+    """Write ``target``, a copy of the store ``source`` as the previous version would have
+    written it: the version-1 tables, no beta among valid rounds in the rows or in their
+    ``result`` JSON, ``schema_version`` 1."""
+    db = sqlite3.connect(target)
+    db.executescript(V1_SCHEMA)
+    db.execute("ATTACH DATABASE ? AS new", (f"file:{source}?mode=ro",))
+    for table in ("meta", "chunks", "cells"):
+        columns = ", ".join(f"[{r[1]}]" for r in db.execute(f"PRAGMA main.table_info({table})"))
+        db.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM new.{table}")
+    for cell_id, text in db.execute("SELECT cell_id, result FROM main.cells").fetchall():
+        result = json.loads(text)
+        del result["beta_valid"], result["beta_valid_ci"]
+        db.execute("UPDATE main.cells SET result = ? WHERE cell_id = ?", (json.dumps(result), cell_id))
+    db.execute("UPDATE main.meta SET schema_version = 1")
+    db.commit()
+    db.execute("DETACH DATABASE new")
+    db.close()
+
+
+def test_a_version_1_store_opens_read_only_unchanged_with_the_current_columns(tmp_path):
+    with _finished_store(tmp_path) as store:
+        store.init_meta(config_hash="h" * 64, name="run", config_text="", cells_total=2)
+        current, columns = store.cells(), store.cell_columns()
+    old = tmp_path / "old.sqlite"
+    as_version_1(store.path, old)
+    before = old.read_bytes()
+    with ResultsStore(old, readonly=True) as ro:
+        assert ro.cell_columns() == columns and ro.missing_columns == {"cells": list(NEW_IN_V2)}
+        rows = ro.cells()
+        assert ro.meta()["schema_version"] == 1
+        path = ro.export("csv", tmp_path / "old.csv")
+    assert old.read_bytes() == before  # read-only: not upgraded
+    assert [list(r) for r in rows] == [columns, columns]
+    for got, want in zip(rows, current):
+        assert all(got[c] is None for c in NEW_IN_V2)
+        assert {k: v for k, v in got.items() if k not in NEW_IN_V2 + ("result",)} == {
+            k: v for k, v in want.items() if k not in NEW_IN_V2 + ("result",)}
+    with open(path, newline="") as fh:
+        assert csv.DictReader(fh).fieldnames == columns
+
+
+def test_opening_a_version_1_store_for_writing_adds_the_new_columns_once(tmp_path):
+    with _finished_store(tmp_path) as store:
+        store.init_meta(config_hash="h" * 64, name="run", config_text="", cells_total=3)
+    old = tmp_path / "old.sqlite"
+    as_version_1(store.path, old)
+    with ResultsStore(old) as first, ResultsStore(old) as second:  # the second finds nothing to add
+        assert first.missing_columns == second.missing_columns == {}
+        assert first.meta()["schema_version"] == 2 and first.integrity_check() == "ok"
+        physical = [r[1] for r in sqlite3.connect(old).execute("PRAGMA table_info(cells)")]
+        assert physical[-3:] == list(NEW_IN_V2) and sorted(physical) == sorted(first.cell_columns())
+        assert [r["beta_valid"] for r in first.cells()] == [None, None]  # finished before: unknown
+        cell = Cell("subsets:N=16,d=4", "mixture", "accept", 0.1, 20, 9)
+        result = game(cell).summarise(played(cell), cell.seed, 0.1)
+        assert first.finish_cell(cell_row(cell, result, config_hash="h" * 64, seconds=0.1))
+        (new,) = [r for r in second.cells() if r["cell_id"] == cell.cell_id]
+        assert new["beta_valid"] == result.beta_valid == 1.0  # accept never rejects
+        assert (new["beta_valid_lo"], new["beta_valid_hi"]) == result.beta_valid_ci
+
+
+def test_a_store_missing_a_column_that_cannot_be_added_is_a_clear_error(tmp_path):
+    path = tmp_path / "odd.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA.replace("schema_version INTEGER NOT NULL\n", "version INTEGER NOT NULL\n"))
+    db.close()
+    with pytest.raises(StoreError, match="lacks the column schema_version, which cannot be added") as err:
+        ResultsStore(path)
+    assert "\n" not in str(err.value)
+
+
+def test_a_run_written_by_version_1_resumes(tmp_path):
+    from defendability.experiments import parse_config, run_sweep
+    from defendability.experiments.backends import ChunkResult
+
+    text = """
+name = "resume-v1"
+seed = 4
+rounds = 60
+chunk_rounds = 20
+class = "subsets:N=16,d=4"
+defender = "vote:learner=closure"
+eps = 0.1
+
+[grid]
+attacker = ["mixture", "shatter"]
+"""
+    config = parse_config(text, "resume-v1.toml")
+
+    class Stop(Exception):
+        pass
+
+    seen: list[ChunkResult] = []
+
+    def stop_after_four(res: ChunkResult) -> None:  # the first cell finished, a chunk of the second stored
+        seen.append(res)
+        if len(seen) == 4:
+            raise Stop
+
+    with pytest.raises(Stop):
+        run_sweep(config, backend="serial", root=tmp_path / "new", progress=False, on_chunk=stop_after_four)
+    run_dir = tmp_path / "old" / "resume-v1"
+    run_dir.mkdir(parents=True)
+    as_version_1(tmp_path / "new" / "resume-v1" / "results.sqlite", run_dir / "results.sqlite")
+    with ResultsStore(run_dir / "results.sqlite", readonly=True) as ro:
+        (before,) = ro.finished_cells()
+        assert sum(len(v) for v in ro.chunk_ranges().values()) == 1
+
+    summary = run_sweep(config, backend="serial", root=tmp_path / "old", progress=False)
+    assert summary.complete and summary.cells_skipped == 1 and summary.rounds_played == 40
+    fresh = run_sweep(config, backend="serial", root=tmp_path / "fresh", progress=False)
+    with ResultsStore(run_dir / "results.sqlite", readonly=True) as resumed, \
+            ResultsStore(fresh.store_path, readonly=True) as reference:
+        assert resumed.meta()["schema_version"] == 2 and resumed.chunks() == []
+        got = {r["cell_id"]: without_timing(r) for r in resumed.cells()}
+        want = {r["cell_id"]: without_timing(r) for r in reference.cells()}
+    assert set(got) == set(want) and len(got) == 2
+    for cell_id in got:
+        if cell_id == before:  # finished by the previous version: nothing known of beta among valid rounds
+            assert all(got[cell_id][c] is None for c in NEW_IN_V2) and want[cell_id]["beta_valid"] is not None
+            assert "beta_valid" not in got[cell_id]["result"]
+            same = [c for c in want[cell_id] if c not in NEW_IN_V2 + ("result", "package_version")]
+            assert {c: got[cell_id][c] for c in same} == {c: want[cell_id][c] for c in same}
+        else:
+            assert got[cell_id] == want[cell_id]

@@ -12,8 +12,10 @@ seed, rounds, cells done, durations from ``run.log`` and the cells' play time, b
 the machine writing the report), the figures, one table per (class, attacker, defender)
 with every cell, and the config text.
 
-In the tables, alpha, beta, alpha + beta and the win rate are printed exactly as stored
-(Python's shortest round-trip ``repr``); intervals and bounds to 4 significant digits.
+In the tables, alpha, beta, beta among valid rounds, alpha + beta and the win rate are
+printed exactly as stored (Python's shortest round-trip ``repr``); intervals and bounds
+to 4 significant digits. A store written before beta among valid rounds was stored shows
+``-`` there.
 """
 
 from __future__ import annotations
@@ -190,7 +192,8 @@ def _seconds(s: float) -> str:
 
 #: Columns of a cell table: header, right-aligned.
 CELL_COLUMNS = (
-    ("eps", True), ("eps*d", True), ("alpha", True), ("beta", True), ("alpha + beta", True),
+    ("eps", True), ("eps*d", True), ("alpha", True), ("beta", True), ("beta, valid rounds", True),
+    ("beta, valid rounds 95%", True), ("alpha + beta", True),
     ("alpha + beta 95%", True), ("win rate", True), ("win rate 95%", True), ("AUROC", True),
     ("attacker bound: alpha + beta >=", True), ("guarantee: alpha <=", True), ("guarantee: beta <=", True),
     ("valid rounds", True), ("samples / decision", True), ("s / 1000 decisions", True),
@@ -204,7 +207,8 @@ def cell_table(rows: Sequence[dict[str, Any]]) -> Table:
         g = fg.guarantee(r)
         cost = json.loads(r["cost"])
         lines.append((
-            exact(r["eps"]), f"{fg.eps_times_d(r):g}", exact(r["alpha"]), exact(r["beta"]), exact(r["error_sum"]),
+            exact(r["eps"]), f"{fg.eps_times_d(r):g}", exact(r["alpha"]), exact(r["beta"]), exact(r["beta_valid"]),
+            _interval(r["beta_valid_lo"], r["beta_valid_hi"]), exact(r["error_sum"]),
             _interval(r["error_sum_lo"], r["error_sum_hi"]), exact(r["win_rate"]), _interval(r["win_lo"], r["win_hi"]),
             "-" if r["auroc"] is None else f"{r['auroc']:.4f}", _g(r["lower_bound"]),
             _g(None if g is None else g["alpha"]), _g(None if g is None else g["beta"]),
@@ -350,7 +354,9 @@ def build_document(run_dir: Path, meta: dict[str, Any], rows: Sequence[dict[str,
         blocks += [Heading(3, cost.title), Image(f"{FIGURES_DIR}/{cost.stem}.png", cost.title, _cost_caption())]
     blocks.append(Heading(2, "Cells"))
     blocks.append(Paragraph("One table per class, attacker and defender. alpha, beta, alpha + beta and the win rate "
-                            "as stored; intervals are 95%; the bounds are the theory's for the cell's eps."))
+                            "as stored; \"beta, valid rounds\" is the miss rate among the rounds with a valid "
+                            "backdoor only (beta counts the others as caught under the defender_wins policy); "
+                            "intervals are 95%; the bounds are the theory's for the cell's eps."))
     for (cls, attacker, defender), group in cell_groups(rows):
         blocks += [Heading(3, f"class {cls} | attacker {attacker} | defender {defender}"), cell_table(group)]
     blocks += [Heading(2, "Configuration"), Code(meta["config"], "toml")]

@@ -3,16 +3,18 @@
 Three tables:
 
 * ``meta``: one row, the run's identity: ``config_hash``, ``name``, ``config`` (the
-  TOML text), ``package_version``, ``cells_total``, ``created`` (UTC, ISO 8601).
+  TOML text), ``package_version``, ``cells_total``, ``created`` (UTC, ISO 8601),
+  ``schema_version`` (:data:`SCHEMA_VERSION`).
 * ``chunks``: rounds of unfinished cells, one row per work unit ``(cell_id, start,
   stop)`` (rounds ``start <= i < stop``), ``rounds`` the JSON list of the
   :class:`~defendability.game.Round` dataclasses (exact round trip, see
   :func:`rounds_to_json`), ``seconds`` the time spent playing them. One transaction per
   chunk; primary key ``(cell_id, start)``.
 * ``cells``: one row per finished cell (primary key ``cell_id``): the cell's SPECs, eps,
-  rounds, seed, policy and grid ``params`` (JSON), its outcomes (alpha, beta, win rate,
-  alpha + beta and the ``_lo``/``_hi`` ends of every 95% interval, AUROC, round
-  counts, invalid reasons, cost), the whole ``GameResult.to_dict()`` as ``result``,
+  rounds, seed, policy and grid ``params`` (JSON), its outcomes (alpha, beta, beta among
+  valid rounds, win rate, alpha + beta and the ``_lo``/``_hi`` ends of every 95%
+  interval, AUROC, round counts, invalid reasons, cost), the whole
+  ``GameResult.to_dict()`` as ``result``,
   the scores of graded defenders as ``scores`` (``{"clean": [...], "backdoor": [...]}``,
   else NULL), ``config_hash``, ``package_version``, ``seconds`` (time spent playing the
   cell's rounds, summed over chunks) and ``finished_at``. A cell's row is inserted in
@@ -25,11 +27,19 @@ Inserts never double-count: primary keys, and a check inside each write's transa
 that skips a chunk or cell already stored and a chunk of a cell that already has its
 row (a plain ``INSERT`` after the check, so that a malformed row raises rather than
 being silently ignored as ``INSERT OR IGNORE`` would).
+
+Versions: a store written by an earlier version (a smaller ``schema_version``) lacks
+the columns added since, all of which may be NULL. Opening it for writing adds them
+(``ALTER TABLE ... ADD COLUMN``, one transaction) and raises its ``schema_version``, so
+a run resumes in place; rows finished before hold NULL there. Opened read-only, it is
+left as it is and the missing columns read as NULL. Either way :meth:`ResultsStore.cells`
+and exports have the same columns, in the same order, as a new store's.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import sqlite3
@@ -54,7 +64,9 @@ TIMING_COLUMNS = ("seconds", "finished_at")
 #: Keys of the ``cost`` object (also inside ``result``) that measure time.
 TIMING_COST_KEYS = ("fit_seconds", "seconds_per_1000_decisions")
 
-SCHEMA_VERSION = 1
+#: Version of the tables below. 1: the first; 2: ``cells.beta_valid``, ``beta_valid_lo``
+#: and ``beta_valid_hi`` (beta among valid rounds and its Wilson interval).
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -93,6 +105,7 @@ CREATE TABLE IF NOT EXISTS cells (
     error_sum REAL,
     alpha_lo REAL, alpha_hi REAL,
     beta_lo REAL, beta_hi REAL,
+    beta_valid REAL, beta_valid_lo REAL, beta_valid_hi REAL,
     win_lo REAL, win_hi REAL,
     error_sum_lo REAL, error_sum_hi REAL,
     auroc REAL,
@@ -114,7 +127,22 @@ CREATE TABLE IF NOT EXISTS cells (
 );
 """
 
-_INTERVALS = (("alpha", "alpha_ci"), ("beta", "beta_ci"), ("win", "win_ci"), ("error_sum", "error_sum_ci"))
+_INTERVALS = (("alpha", "alpha_ci"), ("beta", "beta_ci"), ("beta_valid", "beta_valid_ci"), ("win", "win_ci"),
+              ("error_sum", "error_sum_ci"))
+
+_TABLES = ("meta", "chunks", "cells")
+
+
+@functools.cache
+def schema_columns() -> dict[str, tuple[tuple[str, str, bool], ...]]:
+    """The current tables' columns, in order: table -> ``(name, declared type, not
+    null)`` for each column, read from the schema itself (so there is one definition)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(_SCHEMA)
+        return {t: tuple((r[1], r[2], bool(r[3])) for r in db.execute(f"PRAGMA table_info({t})")) for t in _TABLES}
+    finally:
+        db.close()
 
 
 class StoreError(UserError):
@@ -181,8 +209,8 @@ def cell_row(cell: Cell, result: GameResult, *, config_hash: str, seconds: float
         "cell_id": cell.cell_id, "class": cell.cls, "attacker": cell.attacker, "defender": cell.defender,
         "eps": float(cell.eps), "rounds": int(cell.rounds), "seed": int(cell.seed),
         "invalid_policy": cell.invalid_policy, "params": _json(cell.params),
-        "alpha": _real(d["alpha"]), "beta": _real(d["beta"]), "win_rate": _real(d["win_rate"]),
-        "error_sum": _real(d["error_sum"]),
+        "alpha": _real(d["alpha"]), "beta": _real(d["beta"]), "beta_valid": _real(d["beta_valid"]),
+        "win_rate": _real(d["win_rate"]), "error_sum": _real(d["error_sum"]),
     }
     for prefix, key in _INTERVALS:
         row[f"{prefix}_lo"], row[f"{prefix}_hi"] = (_real(v) for v in d[key])
@@ -246,9 +274,53 @@ class ResultsStore:
         except sqlite3.DatabaseError as err:
             self._db.close()
             raise StoreError(f"{self.path} is not a results store ({err})") from None
-        if not {"meta", "chunks", "cells"} <= tables:
+        if not set(_TABLES) <= tables:
             self._db.close()
             raise StoreError(f"{self.path} is not a results store (tables meta, chunks and cells expected)")
+        try:
+            #: Current columns the file lacks (written by an earlier version), per table.
+            self.missing_columns = self._missing_columns() if readonly else self._upgrade()
+        except BaseException:
+            self._db.close()
+            raise
+        extra = [c for c in self._file_columns("cells") if c not in {n for n, _, _ in schema_columns()["cells"]}]
+        self._cell_columns = [n for n, _, _ in schema_columns()["cells"]] + extra
+
+    # -- versions ----------------------------------------------------------------------
+    def _file_columns(self, table: str) -> list[str]:
+        return [r[1] for r in self._db.execute(f"PRAGMA table_info({table})")]
+
+    def _missing_columns(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for table in _TABLES:
+            have = set(self._file_columns(table))
+            missing = [name for name, _, _ in schema_columns()[table] if name not in have]
+            if missing:
+                out[table] = missing
+        return out
+
+    def _upgrade(self) -> dict[str, list[str]]:
+        """Add the columns of the current schema that the file lacks (one transaction,
+        which also raises ``meta.schema_version``); returns ``{}``, nothing being missing
+        afterwards. The check is repeated inside the transaction, so two processes
+        opening an old store at once add each column once."""
+        if not self._missing_columns():
+            return {}  # the usual case: no write lock taken just to open
+        with self._transaction():
+            missing = self._missing_columns()
+            if not missing:
+                return {}
+            declared = {(t, n): (kind, notnull) for t, cols in schema_columns().items() for n, kind, notnull in cols}
+            for table, names in missing.items():
+                for name in names:
+                    kind, notnull = declared[table, name]
+                    if notnull:  # ALTER TABLE cannot add a NOT NULL column without a default
+                        raise StoreError(f"{self.path}: a store of an older version, whose table {table} lacks "
+                                         f"the column {name}, which cannot be added; re-run the sweep with --new")
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN [{name}] {kind}")
+            self._db.execute("UPDATE meta SET schema_version = ? WHERE schema_version < ?",
+                             (SCHEMA_VERSION, SCHEMA_VERSION))
+        return {}
 
     # -- housekeeping ------------------------------------------------------------------
     def close(self) -> None:
@@ -348,12 +420,17 @@ class ResultsStore:
         return {r[0] for r in self._db.execute("SELECT cell_id FROM cells")}
 
     def cells(self) -> list[dict[str, Any]]:
-        """The ``cells`` rows as dicts (column -> value, JSON columns as text), ordered by cell_id."""
-        return [dict(r) for r in self._db.execute("SELECT * FROM cells ORDER BY cell_id")]
+        """The ``cells`` rows as dicts (column -> value, JSON columns as text), ordered by
+        cell_id, with the columns of :meth:`cell_columns` in its order (``None`` for a
+        column that a store of an earlier version, opened read-only, lacks)."""
+        cursor = self._db.execute("SELECT * FROM cells ORDER BY cell_id")
+        present = {d[0] for d in cursor.description}
+        return [{c: r[c] if c in present else None for c in self._cell_columns} for r in cursor]
 
     def cell_columns(self) -> list[str]:
-        """Column names of ``cells`` in table order."""
-        return [r["name"] for r in self._db.execute("PRAGMA table_info(cells)")]
+        """Column names of ``cells``: the current schema's, in its order (whatever the
+        version that wrote the file), then any the file has beyond them."""
+        return list(self._cell_columns)
 
     def last_update(self) -> str | None:
         """When a chunk or cell was last written (ISO 8601 UTC), else when the run was created."""
