@@ -212,18 +212,29 @@ class Sampler:
     def __init__(self, dist: Distribution, rng: np.random.Generator):
         self._dist = dist
         self._rng = rng
-        self.drawn = 0
         self.point_shape = dist.point_shape
+        # the count lives in a closure, not an attribute (see classes.base.Counted)
+        count = [0]
+
+        def add(n: int) -> None:
+            count[0] += n
+
+        self._add, self._count = add, lambda: count[0]
+
+    @property
+    def drawn(self) -> int:
+        """Points drawn from D through this sampler."""
+        return self._count()
 
     def __call__(self, size: int) -> np.ndarray:
         check_draw(int(size) * int(np.prod(self.point_shape, dtype=np.int64)), f"a draw of {int(size):,} samples")
-        self.drawn += int(size)
+        self._add(int(size))
         return self._dist.sample(self._rng, int(size))
 
     def batches(self, batches: int, k: int) -> Batches:
         """``batches`` independent batches of ``k`` draws (counted as batches*k samples)."""
         out = self._dist.sample_batches(self._rng, int(batches), int(k))
-        self.drawn += int(batches) * int(k)
+        self._add(int(batches) * int(k))
         return out
 
 

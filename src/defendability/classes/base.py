@@ -57,15 +57,29 @@ class Counted(Function):
     """The view of a function handed to a defender: forwards calls and counts points.
 
     Attribute reads are forwarded to the wrapped function, so a white-box defender
-    still sees the representation; ``evaluations`` counts every point evaluated.
+    still sees the representation; ``evaluations`` counts every point evaluated. The
+    count lives in a closure, not in an attribute, so that a component that changes the
+    attributes of what it is handed does not change its reported cost (code set on
+    forging it can; ``isolate=True`` keeps the count in the referee's process).
     """
 
     def __init__(self, function: Function):
+        count = [0]
+
+        def add(n: int) -> None:
+            count[0] += n
+
         object.__setattr__(self, "function", function)
-        object.__setattr__(self, "evaluations", 0)
+        object.__setattr__(self, "_add", add)
+        object.__setattr__(self, "_count", lambda: count[0])
+
+    @property
+    def evaluations(self) -> int:
+        """Points evaluated through this view."""
+        return self._count()
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        object.__setattr__(self, "evaluations", self.evaluations + len(x))
+        self._add(len(x))
         return self.function(x)
 
     def __getattr__(self, name: str) -> Any:
