@@ -18,8 +18,15 @@ from rich.table import Table
 from . import registry
 from .errors import UserError
 
+#: A nested SPEC, as the help shows it (rich markup would read the brackets as a tag: escaped).
+_NESTED = "'vote:learner=[estimator:model=knn,seed=1],voters=11'"
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="A laboratory for dynamic backdoor detection: play the backdoor defense game.")
+                  help="A laboratory for dynamic backdoor detection: play the backdoor defense game.\n\n"
+                       "Components are SPECs: name, or name:key=value,key=value (numbers, true/false, "
+                       "strings); a nested SPEC with several parameters goes in brackets, "
+                       f"{escape(_NESTED)} (quote it in the shell). "
+                       "'defendability list' shows every name and parameter.")
 _out = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)
 
@@ -51,7 +58,9 @@ def _fmt_ci(ci: tuple[float, float] | list[float]) -> str:
 def play(
     cls: str = typer.Option(..., "--class", help="function class SPEC, e.g. subsets:N=64,d=16"),
     attacker: str = typer.Option(..., "--attacker", help="attacker SPEC, e.g. mixture"),
-    defender: str = typer.Option(..., "--defender", help="defender SPEC, e.g. vote:learner=closure"),
+    defender: str = typer.Option(..., "--defender", help="defender SPEC, e.g. vote (with the class's natural "
+                                 "learner), vote:learner=span,voters=11, or a nested SPEC in brackets: "
+                                 f"{escape('vote:learner=[estimator:seed=1]')}"),
     eps: str = typer.Option(..., "--eps", help="closeness budget in (0, 1); fractions such as 1/12 allowed"),
     rounds: int = typer.Option(1000, "--rounds", help="rounds to play"),
     seed: int = typer.Option(0, "--seed", help="seed of the whole match"),
@@ -122,7 +131,9 @@ def list_components(kind: Optional[str] = typer.Argument(None, help="classes, at
         table.add_column("description")
         for name in registry.names(k):
             comp = registry.lookup(k, name)
-            params = ", ".join(f"{p.name}={p.default}" for p in registry.parameters(comp))
+            # None: chosen when the match is known (from eps, or the class's natural learner)
+            params = ", ".join(f"{p.name}=" + ("auto" if p.default is None else registry.format_value(p.default))
+                               for p in registry.parameters(comp))
             table.add_row(escape(name), escape(params) or "-", escape(registry.summary(comp)))
         _out.print(table)
 

@@ -12,7 +12,7 @@ A component is given as a SPEC, a built object, or its class (then its own ``tes
 is built: every registered component declares a SPEC that plays fast, and a
 ``test_match`` (:class:`~defendability.registry.Match`) naming the class, the opponent,
 eps and the game mode to check it on). The test suite runs the four checks over every
-registered name (``tests/test_contract.py``).
+registered name (``tests/test_testing.py``).
 
 The rules, by the names the errors use:
 
