@@ -157,12 +157,13 @@ def test_local_instance_matches_serial_listens_on_loopback_and_resumes(tmp_path,
     assert listening and all(is_loopback(a) for a in listening), listening
     with ResultsStore(tmp_path / "ray" / "tiny" / "results.sqlite", readonly=True) as store:
         assert len(store.chunks()) + 5 * len(store.finished_cells()) == 3  # 5 chunks per cell
-        # which 3 finished first is Ray's choice: a cell's last chunk has 10 rounds, not 20
+        # which 3 finished first is Ray's choice: a cell's last chunk has 10 rounds, not 20,
+        # and the 3 may hold none, one or both of the two cells' last chunks
         kept = sum(c["stop"] - c["start"] for c in store.chunks()) + 90 * len(store.finished_cells())
 
     summary = run_sweep(config, backend="ray", workers=2, root=tmp_path / "ray", progress=False)
     assert summary.complete and summary.backend == "ray" and summary.workers == 2
-    assert summary.chunks_played == 10 - 3 and summary.rounds_played == 180 - kept and kept in (50, 60)
+    assert summary.chunks_played == 10 - 3 and summary.rounds_played == 180 - kept and kept in (40, 50, 60)
     assert not ray.is_initialized()
     assert rows(tmp_path / "ray" / "tiny") == rows(tmp_path / "serial" / "tiny")
     log = (tmp_path / "ray" / "tiny" / "run.log").read_text()
@@ -200,7 +201,8 @@ def ray_cluster(tmp_path):
                                  f"--port={port}", "--include-dashboard=false", "--num-cpus=2", "--disable-usage-stats"],
                                 stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
+        # A head node starts in seconds; the deadline only stops a start that hangs.
+        deadline = time.monotonic() + 300
         while "Ray runtime started" not in out.read_text():
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"ray start --head did not start:\n{out.read_text()[-3000:]}")
@@ -232,7 +234,7 @@ def test_existing_cluster_on_loopback_matches_serial(tmp_path, ray_cluster):
     # through the command line, in a fresh process (as a user would)
     out = subprocess.run([sys.executable, "-m", "defendability.cli", "run", str(config_path), "--backend", "ray",
                           "--address", address, "--root", str(tmp_path / "ray")],
-                         capture_output=True, text=True, env=env, timeout=120)
+                         capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "tiny: 2/2 cells done (2 now, 0 before); 180 rounds in 10 chunks" in out.stdout
     assert "backend ray x2" in out.stdout  # the cluster's 2 CPUs
@@ -249,7 +251,7 @@ def test_address_auto_finds_the_started_cluster(tmp_path, ray_cluster):
     run_sweep(load_config(config_path), backend="serial", root=tmp_path / "serial", progress=False)
     out = subprocess.run([sys.executable, "-m", "defendability.cli", "run", str(config_path), "--backend", "ray",
                           "--address", "auto", "--root", str(tmp_path / "ray")],
-                         capture_output=True, text=True, env=env, timeout=120)
+                         capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"the Ray cluster at {address}" in (tmp_path / "ray" / "tiny" / "run.log").read_text()
     assert rows(tmp_path / "ray" / "tiny") == rows(tmp_path / "serial" / "tiny")
@@ -260,19 +262,24 @@ def test_address_auto_finds_the_started_cluster(tmp_path, ray_cluster):
 def test_an_address_nothing_listens_on_is_refused_at_once(tmp_path):
     """A stopped cluster (or a typo) is one line in seconds, not Ray's minutes of retries;
     ``auto`` with no cluster recorded names what to do."""
+    import ray  # noqa: F401 - imported before the clock starts: what is timed is the refusal, not Ray's import
+
     config_path = write_config(tmp_path)
+    config = load_config(config_path)
     port = free_port()  # closed again: nothing listens there
     started = time.monotonic()
     with pytest.raises(UserError, match=f"no Ray cluster answers at 127.0.0.1:{port}"):
-        run_sweep(load_config(config_path), backend="ray", address=f"127.0.0.1:{port}", root=tmp_path,
-                  progress=False)
-    assert time.monotonic() - started < 10
+        run_sweep(config, backend="ray", address=f"127.0.0.1:{port}", root=tmp_path, progress=False)
+    # A refused connection answers in milliseconds (the check gives up after 5 s even
+    # when nothing answers at all), while Ray itself retries for minutes (more than five
+    # with Ray 2.60): 30 s separates the two with a wide margin on either side.
+    assert time.monotonic() - started < 30
     ray_tmp = tmp_path / "no-ray"
     ray_tmp.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     out = subprocess.run([sys.executable, "-m", "defendability.cli", "run", str(config_path), "--backend", "ray",
                           "--address", "auto", "--root", str(tmp_path / "auto")],
-                         capture_output=True, text=True, env=dict(env, RAY_TMPDIR=str(ray_tmp)), timeout=120)
+                         capture_output=True, text=True, env=dict(env, RAY_TMPDIR=str(ray_tmp)), timeout=600)
     assert out.returncode == 2
-    assert out.stderr.count("\n") == 1 and "found no running Ray cluster" in out.stderr or \
-        "no Ray cluster answers" in out.stderr, out.stderr
+    assert out.stderr.count("\n") == 1 and ("found no running Ray cluster" in out.stderr
+                                            or "no Ray cluster answers" in out.stderr), out.stderr
