@@ -3,6 +3,12 @@
 Each test fixes its seed and checks the prediction against a 99.9% Wilson interval
 computed from the round counts: wide enough that the ~60 statistical assertions of
 the suite do not fail by chance (Bonferroni), narrow enough to catch a wrong engine.
+
+Power (THEORY.md §7): every prediction's check is written once, as a function that
+returns the parts of the prediction a result violates (an empty list when it holds),
+and each test applies that same function to the cell it checks and to a *negative
+control*, a component or cell known to violate the prediction, which must come back
+with a non-empty list. A check that no implementation could fail is not a check.
 """
 
 from __future__ import annotations
@@ -11,6 +17,10 @@ from defendability import stats
 from defendability.game import GameResult
 
 LEVEL = 0.999
+
+#: Fewest valid rounds on which a bound on beta is checked (THEORY.md §7): with fewer,
+#: beta says more about how often the attacker found a backdoor than about the defender.
+MIN_VALID = 100
 
 
 def counts(r: GameResult) -> tuple[int, int, int]:
@@ -29,7 +39,31 @@ def beta_ci(r: GameResult) -> tuple[float, float]:
     return stats.wilson(acc, n, LEVEL)
 
 
+def beta_valid_ci(r: GameResult) -> tuple[float, float]:
+    """Interval for beta among the valid rounds only (``(0, 1)`` without any)."""
+    if r.valid_rounds == 0:
+        return (0.0, 1.0)
+    return stats.wilson(round(r.beta_valid * r.valid_rounds), r.valid_rounds, LEVEL)
+
+
 def error_sum_ci(r: GameResult) -> tuple[float, float]:
     """Interval for alpha + beta (union bound over the two sides, as GameResult does)."""
     n, rej, acc = counts(r)
     return stats.sum_interval(rej, n, acc, n, LEVEL)
+
+
+def zero_error_upper(rounds: int) -> float:
+    """The upper end of :func:`error_sum_ci` for a defender that makes no error in
+    ``rounds`` rounds: a lower bound on alpha + beta below this is not tested by that
+    many rounds (a perfect defender would pass it)."""
+    return stats.sum_interval(0, rounds, 0, rounds, LEVEL)[1]
+
+
+def rounds_to_refute_zero_error(bound: float, at_least: int = 400) -> int:
+    """Fewest rounds (at least ``at_least``, rounded up to a multiple of 100) at which a
+    defender with no error at all fails the check ``error_sum_ci(r)[1] >= bound``, with
+    a 10% margin."""
+    n = at_least
+    while zero_error_upper(n) >= bound / 1.1:
+        n += 100
+    return n
