@@ -95,9 +95,10 @@ def test_an_activation_that_does_not_flip_is_invalid():
 def test_static_mode_shows_the_model_with_an_ordinary_input():
     seen = Seen()
     r = Game("subsets:N=16,d=4", Planter(), seen, 0.1, mode="static").play(rounds=40, seed=6)
-    assert r.valid_rounds == 40
+    # f*(15) = 1 must differ from f at the natural x: every round but those where x = 0
+    assert r.valid_rounds >= 32 and set(r.invalid_reasons) <= {"no_flip"}
     inputs = [x for key, x in seen.log if key == SubsetFunction(np.array([0, 15]), 16).key()]
-    assert len(inputs) == 40 and len(set(inputs)) > 5  # ordinary draws, not the activated 15
+    assert len(inputs) == r.valid_rounds and len(set(inputs)) > 5  # ordinary draws, not the activated 15
     # a triggered attacker backdoors a referee-drawn x* in static mode, then the defender
     # sees an independent input: a vote defender that catches every trigger is at chance
     trig = play("subsets:N=32,d=8", "shatter", "vote:learner=closure", 1 / 8, rounds=300, seed=7)

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import registry
-from .errors import UserError
+from .errors import ParameterError, UserError, check
 
 #: A nested SPEC, as the help shows it (rich markup would read the brackets as a tag: escaped).
 _NESTED = "'vote:learner=[estimator:model=knn,seed=1],voters=11'"
@@ -43,6 +43,20 @@ def _parse_eps(text: str) -> float:
     return float(value)
 
 
+def _parse_seed(text: str) -> int:
+    """An integer seed >= 0, or ``random``: a fresh 128-bit seed (see ``streams``)."""
+    from .streams import unguessable_seed
+
+    if text.strip().lower() == "random":
+        return unguessable_seed()
+    try:
+        value = int(text)
+    except ValueError:
+        raise ParameterError(f"--seed must be an integer >= 0 or 'random', got {text!r}") from None
+    check(value >= 0, f"--seed must be an integer >= 0 or 'random', got {text!r}")
+    return value
+
+
 def _parse_budget(text: str) -> tuple[float, float]:
     parts = [registry.parse_value(p) for p in text.split(",")]
     if len(parts) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in parts):
@@ -63,7 +77,8 @@ def play(
                                  f"{escape('vote:learner=[estimator:seed=1]')}"),
     eps: str = typer.Option(..., "--eps", help="closeness budget in (0, 1); fractions such as 1/12 allowed"),
     rounds: int = typer.Option(1000, "--rounds", help="rounds to play"),
-    seed: int = typer.Option(0, "--seed", help="seed of the whole match"),
+    seed: str = typer.Option("0", "--seed", help="seed of the whole match (an integer >= 0), or 'random' for a "
+                             "128-bit seed nobody can guess (printed, so the match stays reproducible)"),
     invalid_policy: str = typer.Option("defender_wins", "--invalid-policy", help="defender_wins or void"),
     trace: bool = typer.Option(False, "--trace", help="trace access: defenders may see the attacker's trace "
                                "(random tape, trigger); key-holder needs it"),
@@ -71,6 +86,10 @@ def play(
                              "(the attacker activates a natural input within a budget) or static (only the model)"),
     budget: Optional[str] = typer.Option(None, "--budget", help="perturbation budget 'LINF,L2' (default: the "
                                          "attacker's declared budget)"),
+    distance_samples: Optional[int] = typer.Option(None, "--distance-samples", help="fresh samples for an "
+                                                   "estimated distance (default max(10000, 30/eps))"),
+    isolate: bool = typer.Option(False, "--isolate", help="play each attacker round and each defender decision "
+                                 "in a process of its own (for players you do not trust; slower)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of a table"),
 ) -> None:
     """Play the backdoor defense game and report alpha, beta and the win rate."""
@@ -78,8 +97,9 @@ def play(
 
     try:
         game = Game(cls, attacker, defender, _parse_eps(eps), invalid_policy=invalid_policy, trace=trace, mode=mode,
-                    budget=None if budget is None else _parse_budget(budget))
-        result = game.play(rounds=rounds, seed=seed)
+                    budget=None if budget is None else _parse_budget(budget), distance_samples=distance_samples,
+                    isolate=isolate)
+        result = game.play(rounds=rounds, seed=_parse_seed(seed))
     except UserError as err:
         _fail(str(err))
     if as_json:
@@ -109,7 +129,7 @@ def play(
     reasons = ", ".join(f"{k} {v}" for k, v in result.invalid_reasons.items()) or "none"
     c = result.cost
     _out.print(f"{result.rounds} rounds: {result.valid_rounds} valid, {result.invalid_rounds} invalid ({reasons}), "
-               f"policy {result.invalid_policy}{'; trace access' if result.trace else ''}; VC dimension {result.vc_dimension}; seed {result.seed}; "
+               f"policy {result.invalid_policy}{'; trace access' if result.trace else ''}{'; isolated players' if result.isolate else ''}; VC dimension {result.vc_dimension}; seed {result.seed}; "
                f"{result.seconds:.2f} s", markup=False, soft_wrap=True)
     _out.print(f"per decision: {c['samples_per_decision']:.0f} samples, {c['evaluations_per_decision']:.0f} "
                f"evaluations of g, {c['seconds_per_1000_decisions']:.3f} s per 1000 decisions",

@@ -36,6 +36,7 @@ import copy
 import dataclasses
 import math
 import numbers
+import pickle
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -49,6 +50,7 @@ from .budget import exact_distance, within_budget
 from .classes.base import Counted, Function, FunctionClass
 from .defenders.base import Defender
 from .errors import IncompatibleError, ParameterError, check
+from .isolation import IsolatedAttacker, isolated_decision
 from .registry import build
 from .spaces import Distribution, Sampler, referee_distribution
 from .streams import match_key, round_streams
@@ -171,6 +173,34 @@ def _replica(value: Any, memo: dict[int, Any]) -> Any:
     return twin
 
 
+class _AttackerRound:
+    """The attacker's side of one round, in the referee's process: every call hands the
+    attacker a fresh copy of the class and copies of the referee's inputs; the attacker
+    keeps its own D and f (``backdoor`` and ``plant`` receive the f it returned)."""
+
+    def __init__(self, attacker: Attacker, cls: FunctionClass, eps: float, rng: np.random.Generator):
+        self.attacker, self.cls, self.eps, self.rng = attacker, cls, eps, rng
+        self.f: Any = None
+
+    def setup(self) -> tuple[Any, Any]:
+        dist, self.f = self.attacker.setup(private_copy(self.cls), self.eps, self.rng)
+        return dist, self.f
+
+    def backdoor(self, dist: Distribution, x_star: np.ndarray) -> Any:
+        return self.attacker.backdoor(private_copy(self.cls), dist, self.f, x_star, self.eps, self.rng)
+
+    def plant(self, dist: Distribution, x: np.ndarray) -> tuple[Any, Any]:
+        """(f*, x'): the planted backdoor and the attacker's activation of x (``None``
+        when it planted none)."""
+        f_star = self.attacker.plant(private_copy(self.cls), dist, self.f, self.eps, self.rng)
+        if f_star is None:
+            return None, None
+        return f_star, self.attacker.activate(private_copy(self.cls), f_star, x, self.rng)
+
+    def close(self) -> None:
+        pass
+
+
 class Game:
     """A configured match: class, attacker, defender, eps and the referee's rules.
 
@@ -186,11 +216,15 @@ class Game:
     sees f* with an ordinary input ~ D, so only the model can give it away; the attacker
     backdoors a referee-drawn x* as in the random-trigger game, or plants if it only
     plays perturbation). In every mode f* must be a member within eps of f.
+    ``isolate``: play every attacker round and every defender decision in a fresh
+    process of its own (:mod:`.isolation`), for players the user does not trust; the
+    rounds are the same as in one process.
     """
 
     def __init__(self, cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str,
                  eps: float, *, invalid_policy: str = "defender_wins", distance_samples: int | None = None,
-                 trace: bool = False, mode: str = "random-trigger", budget: tuple[float, float] | None = None):
+                 trace: bool = False, mode: str = "random-trigger", budget: tuple[float, float] | None = None,
+                 isolate: bool = False):
         check(isinstance(eps, numbers.Real) and not isinstance(eps, bool) and 0.0 < eps < 1.0,
               f"eps must be in (0, 1), got {eps}")
         check(eps >= MIN_EPS, f"eps must be >= {MIN_EPS:g} (float resolution), got {eps}")
@@ -199,6 +233,7 @@ class Game:
         check(distance_samples is None or distance_samples >= 100,
               f"distance_samples must be >= 100, got {distance_samples}")
         check(isinstance(trace, bool), f"trace must be true or false, got {trace!r}")
+        check(isinstance(isolate, bool), f"isolate must be true or false, got {isolate!r}")
         check(mode in MODES, f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         check(budget is None or mode != "random-trigger", "a perturbation budget is for modes perturbation and "
                                                            "static, not random-trigger")
@@ -240,6 +275,16 @@ class Game:
         self.distance_samples = distance_samples
         self.trace = trace
         self.mode = mode
+        self.isolate = isolate
+        if isolate:
+            for who, obj in (("attacker", self.attacker), ("defender", self.defender), ("class", self.cls)):
+                try:
+                    pickle.dumps(obj)
+                except Exception as err:  # noqa: BLE001 - any reason it cannot travel
+                    raise ParameterError(f"isolate: the {who} {obj!r} cannot be sent to a process of its own "
+                                         f"({type(err).__name__}: {err}); define it at module level") from None
+        # what a player's reply may name besides the library: the class's own module
+        self._modules = (type(self.cls).__module__,)
 
     def _budget(self, attacker: Attacker, budget: tuple[float, float] | None) -> tuple[float, float]:
         value = attacker.perturbation_budget(self.cls) if budget is None else budget
@@ -252,14 +297,18 @@ class Game:
     def _decide(self, g: Function, dist: Distribution, x: np.ndarray, rng: np.random.Generator,
                 trace: Trace | None) -> tuple[bool, float, int, int, float, float]:
         """One decision by a fresh copy of the defender, handed copies of the class, of
-        ``g`` (counted) and of D (behind a counting sampler), and its own generator."""
+        ``g`` (counted) and of D (behind a counting sampler), and its own generator; in a
+        process of its own when the match isolates players."""
         defender = private_copy(self.defender)
-        counted, sampler = Counted(member_copy(g)), Sampler(private_copy(dist), rng)
         extra = {"trace": trace} if trace is not None and getattr(defender, "uses_trace", False) else {}
+        point = np.array(x[None], copy=True)
+        if self.isolate:
+            return isolated_decision(defender, self.cls, g, dist, self.eps, rng, point, extra, self._modules)
+        counted, sampler = Counted(member_copy(g)), Sampler(private_copy(dist), rng)
         t0 = time.perf_counter()
         detector = defender.fit(private_copy(self.cls), counted, sampler, self.eps, rng, **extra)
         t1 = time.perf_counter()
-        scores, decisions = detector.score_and_decide(np.array(x[None], copy=True))
+        scores, decisions = detector.score_and_decide(point)
         t2 = time.perf_counter()
         return (bool(decisions[0]), float(scores[0]), counted.evaluations, sampler.drawn, t1 - t0, t2 - t1)
 
@@ -271,15 +320,29 @@ class Game:
             return None
         return self.cls.rebuild(own)
 
+    def _attacker_round(self, rng: np.random.Generator) -> "_AttackerRound | IsolatedAttacker":
+        if self.isolate:
+            return IsolatedAttacker(self.attacker, self.cls, self.eps, rng, self._modules)
+        return _AttackerRound(self.attacker, self.cls, self.eps, rng)
+
     def play_round(self, seed: int, index: int) -> Round:
         """Play round ``index`` of the match seeded by ``seed`` (deterministic in both).
 
         The players' generators are derived one-way from the seed (:mod:`.streams`):
         nothing a player holds lets it rebuild the referee's or the other player's."""
         rng = round_streams(match_key(seed), index)
-        cls, eps, mode, attacker = self.cls, self.eps, self.mode, self.attacker
-        tape = Trace.from_stream(attacker, cls, eps, rng["attacker"], mode=mode) if self.trace else None
-        theirs_dist, theirs_f = attacker.setup(private_copy(cls), eps, rng["attacker"])
+        tape = Trace.from_stream(self.attacker, self.cls, self.eps, rng["attacker"], mode=self.mode) \
+            if self.trace else None
+        attacker = self._attacker_round(rng["attacker"])
+        try:
+            return self._play_round(index, rng, attacker, tape)
+        finally:
+            attacker.close()
+
+    def _play_round(self, index: int, rng: dict[str, np.random.Generator],
+                    attacker: "_AttackerRound | IsolatedAttacker", tape: Trace | None) -> Round:
+        cls, eps, mode = self.cls, self.eps, self.mode
+        theirs_dist, theirs_f = attacker.setup()
         # The attacker broke the rules before any trigger: nothing to play. The referee
         # keeps its own copy of D (frozen before the trigger is drawn) and of f.
         dist = referee_distribution(theirs_dist)
@@ -295,30 +358,26 @@ class Game:
         # (perturbation), and the clean input: drawn together before the attacker moves on.
         # The attacker gets copies: what it does to them never reaches the referee's inputs.
         shown, x = (np.array(row, copy=True) for row in dist.sample(rng["referee"], 2))
-        planting = mode == "perturbation" or (mode == "static" and not attacker.triggered)
-        theirs_dist = private_copy(dist)  # D as the referee uses it, the attacker's copy
+        planting = mode == "perturbation" or (mode == "static" and not self.attacker.triggered)
+        # Where f* must flip f: the trigger; or, for a planted f* (perturbation, and static
+        # for a planting attacker, where the activated input stays hidden from the
+        # defender), the activated input x', whose label must differ both from f's at x'
+        # and from f's at the natural x it was made from. The attacker activates before
+        # the referee copies f*, so that it holds nothing of the referee's when it last runs.
+        flip_at, status = shown, "valid"
         if planting:
-            theirs_star = attacker.plant(private_copy(cls), theirs_dist, theirs_f, eps, rng["attacker"])
+            theirs_star, x_act = attacker.plant(private_copy(dist), shown.copy())
+            if theirs_star is not None:
+                flip_at, status = self._activated(shown, x_act)
         else:
-            theirs_star = attacker.backdoor(private_copy(cls), theirs_dist, theirs_f, shown.copy(), eps,
-                                            rng["attacker"])
+            theirs_star = attacker.backdoor(private_copy(dist), shown.copy())
 
-        status, distance, x_backdoor = "valid", None, shown
-        f_star = None
+        distance, x_backdoor, f_star = None, shown, None
         if f.key() != key or not cls.contains(f):
             status = "f_changed"
         elif theirs_star is None:
             status = "no_backdoor"
         else:
-            # Where f* must flip f: the trigger; or, for a planted f* (perturbation, and
-            # static for a planting attacker, where the activated input stays hidden from
-            # the defender), the activated input x', whose label must differ both from
-            # f's at x' and from f's at the natural x it was made from. The attacker
-            # activates before the referee copies f*, so that it holds nothing of the
-            # referee's when it last runs.
-            flip_at = shown
-            if planting and isinstance(theirs_star, Function):
-                flip_at, status = self._activated(cls, theirs_star, shown, rng["attacker"])
             f_star = self._checked_member(theirs_star)
             if f_star is None:
                 status = "not_a_member"
@@ -340,8 +399,8 @@ class Game:
 
         clean_trace = backdoor_trace = None
         if tape is not None:  # each side gets its own copies of the attacker and the class
-            clean_trace = dataclasses.replace(tape, attacker=private_copy(attacker), cls=private_copy(cls))
-            backdoor_trace = dataclasses.replace(tape, attacker=private_copy(attacker), cls=private_copy(cls),
+            clean_trace = dataclasses.replace(tape, attacker=private_copy(self.attacker), cls=private_copy(cls))
+            backdoor_trace = dataclasses.replace(tape, attacker=private_copy(self.attacker), cls=private_copy(cls),
                                                  x_star=shown.copy())
         c_rej, c_score, ev, sm, fit_s, dec_s = self._decide(f, dist, x, rng["defender-clean"], clean_trace)
         if status != "valid":  # defender_wins: no backdoor side to play
@@ -351,13 +410,11 @@ class Game:
         return Round(index, status, c_rej, c_score, not b_rej, b_score, distance,
                      ev + ev2, sm + sm2, 2, fit_s + fit2, dec_s + dec2)
 
-    def _activated(self, cls: FunctionClass, f_star: Function, x: np.ndarray,
-                   rng: np.random.Generator) -> tuple[np.ndarray, str]:
-        """The attacker's activation of (a copy of) ``x``, as the referee's own plain
-        array, and ``"valid"`` if it is within the perturbation budget of x, else
+    def _activated(self, x: np.ndarray, x_act: object) -> tuple[np.ndarray, str]:
+        """The attacker's activation ``x_act`` of ``x``, as the referee's own plain array,
+        and ``"valid"`` if it is within the perturbation budget of x, else
         ``"too_perturbed"`` (also for anything that is not a plain finite numeric array
         of x's shape: a subclass could show the check one point and the defender another)."""
-        x_act = self.attacker.activate(private_copy(cls), f_star, x.copy(), rng)
         if type(x_act) is not np.ndarray or x_act.shape != x.shape or not np.issubdtype(x_act.dtype, np.number):
             return x, "too_perturbed"
         x_act = np.array(x_act, copy=True)
@@ -432,7 +489,7 @@ class Game:
                 "distance_samples_per_check": (sum(estimated) / len(estimated)) if estimated else 0,
             },
             cls=repr(self.cls), attacker=repr(self.attacker), defender=repr(self.defender),
-            invalid_policy=self.invalid_policy, trace=self.trace, mode=self.mode,
+            invalid_policy=self.invalid_policy, trace=self.trace, mode=self.mode, isolate=self.isolate,
             budget=None if self.budget is None else list(self.budget),
             lower_bound=self.attacker.lower_bound(self.cls, self.eps),
             guarantee=self.defender.guarantee(self.cls, self.eps),
@@ -456,7 +513,7 @@ class GameResult:
     bound on alpha + beta for every defender; ``guarantee``: the defender's theoretical
     upper bounds on alpha and beta. ``trace``: whether the match gave trace access;
     ``mode`` and ``budget``: the game mode and, in perturbation mode, the (l_inf, l2)
-    budget the referee enforced.
+    budget the referee enforced; ``isolate``: whether players ran in processes of their own.
     """
 
     alpha: float
@@ -487,6 +544,7 @@ class GameResult:
     invalid_policy: str
     trace: bool
     mode: str
+    isolate: bool
     budget: list[float] | None
     lower_bound: float | None
     guarantee: dict[str, float] | None
@@ -519,7 +577,7 @@ def _nan_to_none(value: Any) -> Any:
 def play(cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str, eps: float,
          rounds: int = 1000, seed: int = 0, *, invalid_policy: str = "defender_wins",
          distance_samples: int | None = None, trace: bool = False, mode: str = "random-trigger",
-         budget: tuple[float, float] | None = None) -> GameResult:
+         budget: tuple[float, float] | None = None, isolate: bool = False) -> GameResult:
     """Play a match and return its :class:`GameResult`.
 
     >>> r = play("parities:n=12", "shatter", "vote:learner=span", eps=1/12, rounds=200, seed=0)
@@ -527,5 +585,5 @@ def play(cls: FunctionClass | str, attacker: Attacker | str, defender: Defender 
     True
     """
     game = Game(cls, attacker, defender, eps, invalid_policy=invalid_policy, distance_samples=distance_samples,
-                trace=trace, mode=mode, budget=budget)
+                trace=trace, mode=mode, budget=budget, isolate=isolate)
     return game.play(rounds=rounds, seed=seed)
