@@ -35,8 +35,16 @@ def alpha_ci(r: GameResult) -> tuple[float, float]:
 
 
 def beta_ci(r: GameResult) -> tuple[float, float]:
-    n, _, acc = counts(r)
-    return stats.wilson(acc, n, LEVEL)
+    """Interval for beta over all rounds, a round without a valid backdoor counting as
+    caught (the ``defender_wins`` rule). For a result played under ``void`` it is
+    computed from the valid rounds, which play exactly as under ``defender_wins`` (each
+    round has its own streams), so a cell can drop its invalid rounds before the
+    defender decides and still be checked over all its rounds."""
+    if r.void_rounds == 0:
+        n, _, acc = counts(r)
+        return stats.wilson(acc, n, LEVEL)
+    accepts = round(r.beta_valid * r.valid_rounds) if r.valid_rounds else 0
+    return stats.wilson(accepts, r.rounds, LEVEL)
 
 
 def beta_valid_ci(r: GameResult) -> tuple[float, float]:
