@@ -7,6 +7,10 @@ is a fresh-looking bit, exactly as a clean function's value at a fresh x. The su
 checks it for the natural local test (neighbours), for distillation plus ensembling
 with a generic learner (vote; a PRF is not learnable, so the voters guess), and for the
 trivial defender (accept), which sits at alpha + beta = 1 by construction.
+
+Negative control: the key-holder with trace access (THEORY.md §5.3) reads the
+attacker's tape, hence the PRF key: it wins every round (alpha + beta = 0), and the
+same check must reject it. What makes the others sit at a coin flip is the missing key.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from theory_ci import error_sum_ci
 # imported for their registrations: prf-flip, prf-oracles, neighbours, estimator
 import defendability.learners.estimator  # noqa: F401
 from defendability import play
+from defendability.game import GameResult
 
 EPS = 1e-3
 
@@ -30,9 +35,25 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("attacker,defender,rounds", CASES)
-def test_query_only_defenders_sit_at_a_coin_flip(attacker, defender, rounds):
-    r = play("prf-oracles:n=32", attacker, defender, eps=EPS, rounds=rounds, seed=909)
-    assert r.valid_rounds == r.rounds  # every trigger gets its one-point flip, distance 2^-32
+def coin_flip_violations(r: GameResult) -> list[str]:
+    """What P9 asserts of a match, as the parts violated: every trigger got its one-point
+    flip (distance 2^-32), and alpha + beta = 1 within the 99.9% interval."""
+    out = []
+    if r.valid_rounds != r.rounds:
+        out.append(f"valid rounds {r.valid_rounds} of {r.rounds}")
     lo, hi = error_sum_ci(r)
-    assert lo <= 1.0 <= hi, (r.alpha, r.beta)
+    if not lo <= 1.0 <= hi:
+        out.append(f"alpha + beta = {r.error_sum:.3f}, interval [{lo:.3f}, {hi:.3f}] excludes 1")
+    return out
+
+
+@pytest.mark.parametrize("attacker,defender,rounds", CASES)
+def test_query_only_defenders_sit_at_a_coin_flip(attacker: str, defender: str, rounds: int) -> None:
+    r = play("prf-oracles:n=32", attacker, defender, eps=EPS, rounds=rounds, seed=909)
+    assert coin_flip_violations(r) == [], (r.alpha, r.beta, r.invalid_reasons)
+
+
+def test_control_the_key_holder_fails_the_check() -> None:
+    r = play("prf-oracles:n=32", "prf-flip", "key-holder", eps=EPS, rounds=200, seed=909, trace=True)
+    violations = coin_flip_violations(r)
+    assert len(violations) == 1 and "excludes 1" in violations[0], (violations, r.invalid_reasons)
