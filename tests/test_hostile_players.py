@@ -108,7 +108,10 @@ class VandalAttacker(Attacker):
             vandalise(obj, rng)
 
     def setup(self, cls, eps, rng):
-        dist, f = self.base.setup(cls, eps, rng)
+        # its own copies of what the honest attacker chose (which may be cached and shared
+        # with other matches in this process): these are what it hands the referee, and
+        # what it damages later
+        dist, f = copy.deepcopy(self.base.setup(cls, eps, rng))
         self.kept = [cls, dist, f]
         return dist, f
 

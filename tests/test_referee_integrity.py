@@ -40,7 +40,7 @@ def leaky_round_streams(key_or_seed, index):
 
 def _leak(monkeypatch, seed):
     leaky_round_streams.seed = seed
-    monkeypatch.setattr(game_module, "round_streams", leaky_round_streams)
+    monkeypatch.setattr(game_module, "LazyStreams", leaky_round_streams)
 
 
 def _referee_replica(rng: np.random.Generator) -> np.random.Generator | None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import math
 import numbers
 import pickle
@@ -52,8 +53,9 @@ from .defenders.base import Defender
 from .errors import IncompatibleError, ParameterError, check
 from .isolation import IsolatedAttacker, isolated_decision
 from .registry import build
-from .spaces import Distribution, Sampler, referee_distribution
-from .streams import match_key, round_streams
+from .spaces import (Distribution, Empirical, FiniteDistribution, Gaussian, Sampler, UniformCube, UniformDiscrete,
+                     UniformInterval, referee_distribution)
+from .streams import LazyStreams, match_key
 from .trace import Trace
 
 INVALID_POLICIES = ("defender_wins", "void")
@@ -128,8 +130,9 @@ class Round:
 def private_copy(obj: Any) -> Any:
     """A deep copy of ``obj`` for one player (or for the referee): nothing reachable from
     it is shared with the original, so a player that changes what it is handed changes
-    only its own copy."""
-    return copy.deepcopy(obj)
+    only its own copy. (:func:`_replica`: faster than ``copy.deepcopy`` on the small
+    objects of a round, and it runs no copying hook an object might carry.)"""
+    return _replica(obj, {})
 
 
 def member_copy(f: object) -> Function | None:
@@ -149,6 +152,15 @@ def member_copy(f: object) -> Function | None:
 _IMMUTABLE = (int, float, complex, bool, str, bytes, type(None), np.generic)
 
 
+@functools.lru_cache(maxsize=1024)
+def _plain_type(kind: type) -> bool:
+    """Whether an instance of ``kind`` is wholly its ``__dict__``: made by
+    ``object.__new__``, with no slots anywhere in its type's MRO (an empty ``__slots__``,
+    as mixins declare, holds nothing)."""
+    slots = {name for klass in kind.__mro__ for name in getattr(klass, "__dict__", {}).get("__slots__", ())}
+    return kind.__new__ is object.__new__ and not (slots - {"__dict__", "__weakref__"})
+
+
 def _replica(value: Any, memo: dict[int, Any]) -> Any:
     """A copy of ``value`` that shares nothing mutable with it (see :func:`member_copy`)."""
     if type(value) in _IMMUTABLE or isinstance(value, np.generic):
@@ -163,7 +175,7 @@ def _replica(value: Any, memo: dict[int, Any]) -> Any:
     elif type(value) is dict:
         twin = {_replica(k, memo): _replica(v, memo) for k, v in value.items()}
     elif type(getattr(value, "__dict__", None)) is dict and not isinstance(value, type) \
-            and type(value).__new__ is object.__new__:
+            and _plain_type(type(value)):
         twin = object.__new__(type(value))
         memo[id(value)] = twin
         twin.__dict__.update({k: _replica(v, memo) for k, v in vars(value).items()})
@@ -173,26 +185,48 @@ def _replica(value: Any, memo: dict[int, Any]) -> Any:
     return twin
 
 
+def _fingerprint(dist: object) -> tuple | None:
+    """The content of a distribution of an exact library type, as plain values (its
+    type and every attribute; arrays by dtype, shape and bytes), or ``None``."""
+    own = getattr(dist, "__dict__", None)
+    if type(dist) not in _FINGERPRINTED or type(own) is not dict:
+        return None
+    parts: list[Any] = [type(dist)]
+    for name, value in sorted(own.items()):
+        if type(value) is np.ndarray:
+            parts.append((name, value.dtype.str, value.shape, value.tobytes()))
+        elif type(value) in (int, float, str, bool) or (type(value) is tuple and all(type(v) is int for v in value)):
+            parts.append((name, value))  # exact builtin types: == cannot be rigged
+        else:
+            return None
+    return tuple(parts)
+
+
+_FINGERPRINTED = (FiniteDistribution, UniformDiscrete, UniformCube, Gaussian, UniformInterval, Empirical)
+
+
 class _AttackerRound:
     """The attacker's side of one round, in the referee's process: every call hands the
     attacker a fresh copy of the class and copies of the referee's inputs; the attacker
-    keeps its own D and f (``backdoor`` and ``plant`` receive the f it returned)."""
+    keeps its own D and f (``backdoor`` and ``plant`` receive the objects it returned
+    from ``setup``: the referee checks and uses copies of its own)."""
 
     def __init__(self, attacker: Attacker, cls: FunctionClass, eps: float, rng: np.random.Generator):
         self.attacker, self.cls, self.eps, self.rng = attacker, cls, eps, rng
+        self.dist: Any = None
         self.f: Any = None
 
     def setup(self) -> tuple[Any, Any]:
-        dist, self.f = self.attacker.setup(private_copy(self.cls), self.eps, self.rng)
-        return dist, self.f
+        self.dist, self.f = self.attacker.setup(private_copy(self.cls), self.eps, self.rng)
+        return self.dist, self.f
 
-    def backdoor(self, dist: Distribution, x_star: np.ndarray) -> Any:
-        return self.attacker.backdoor(private_copy(self.cls), dist, self.f, x_star, self.eps, self.rng)
+    def backdoor(self, x_star: np.ndarray) -> Any:
+        return self.attacker.backdoor(private_copy(self.cls), self.dist, self.f, x_star, self.eps, self.rng)
 
-    def plant(self, dist: Distribution, x: np.ndarray) -> tuple[Any, Any]:
+    def plant(self, x: np.ndarray) -> tuple[Any, Any]:
         """(f*, x'): the planted backdoor and the attacker's activation of x (``None``
         when it planted none)."""
-        f_star = self.attacker.plant(private_copy(self.cls), dist, self.f, self.eps, self.rng)
+        f_star = self.attacker.plant(private_copy(self.cls), self.dist, self.f, self.eps, self.rng)
         if f_star is None:
             return None, None
         return f_star, self.attacker.activate(private_copy(self.cls), f_star, x, self.rng)
@@ -276,6 +310,7 @@ class Game:
         self.trace = trace
         self.mode = mode
         self.isolate = isolate
+        self._last_dist: tuple[Any, Distribution | None] = (None, None)
         if isolate:
             for who, obj in (("attacker", self.attacker), ("defender", self.defender), ("class", self.cls)):
                 try:
@@ -320,6 +355,19 @@ class Game:
             return None
         return self.cls.rebuild(own)
 
+    def _referee_distribution(self, dist: object) -> Distribution | None:
+        """:func:`~defendability.spaces.referee_distribution`, remembered for the last
+        distribution content seen: attackers that return the same D every round (most do)
+        cost one comparison instead of a rebuild. The remembered D is the referee's own
+        and is never handed to a player (they get copies), so reusing it is safe."""
+        fingerprint = _fingerprint(dist)
+        if fingerprint is not None and fingerprint == self._last_dist[0]:
+            return self._last_dist[1]
+        own = referee_distribution(dist)
+        if fingerprint is not None and own is not None:
+            self._last_dist = (fingerprint, own)
+        return own
+
     def _attacker_round(self, rng: np.random.Generator) -> "_AttackerRound | IsolatedAttacker":
         if self.isolate:
             return IsolatedAttacker(self.attacker, self.cls, self.eps, rng, self._modules)
@@ -330,7 +378,7 @@ class Game:
 
         The players' generators are derived one-way from the seed (:mod:`.streams`):
         nothing a player holds lets it rebuild the referee's or the other player's."""
-        rng = round_streams(match_key(seed), index)
+        rng = LazyStreams(match_key(seed), index)
         tape = Trace.from_stream(self.attacker, self.cls, self.eps, rng["attacker"], mode=self.mode) \
             if self.trace else None
         attacker = self._attacker_round(rng["attacker"])
@@ -345,7 +393,7 @@ class Game:
         theirs_dist, theirs_f = attacker.setup()
         # The attacker broke the rules before any trigger: nothing to play. The referee
         # keeps its own copy of D (frozen before the trigger is drawn) and of f.
-        dist = referee_distribution(theirs_dist)
+        dist = self._referee_distribution(theirs_dist)
         if dist is None:
             return Round(index, "bad_distribution", None, None, None, None, None, 0, 0, 0, 0.0, 0.0)
         f = self._checked_member(theirs_f)
@@ -366,11 +414,11 @@ class Game:
         # the referee copies f*, so that it holds nothing of the referee's when it last runs.
         flip_at, status = shown, "valid"
         if planting:
-            theirs_star, x_act = attacker.plant(private_copy(dist), shown.copy())
+            theirs_star, x_act = attacker.plant(shown.copy())
             if theirs_star is not None:
                 flip_at, status = self._activated(shown, x_act)
         else:
-            theirs_star = attacker.backdoor(private_copy(dist), shown.copy())
+            theirs_star = attacker.backdoor(shown.copy())
 
         distance, x_backdoor, f_star = None, shown, None
         if f.key() != key or not cls.contains(f):

@@ -179,11 +179,11 @@ def _attacker_main(conn: Connection) -> None:
         if message[0] == "stop":  # the round ended before the backdoor (an invalid setup)
             return
         if message[0] == "backdoor":
-            _, theirs_dist, x_star = message
-            _send(conn, ("ok", _pack(attacker.backdoor(pickle.loads(cls_bytes), theirs_dist, f, x_star, eps, rng))))
+            _, x_star = message
+            _send(conn, ("ok", _pack(attacker.backdoor(pickle.loads(cls_bytes), dist, f, x_star, eps, rng))))
         elif message[0] == "plant":
-            _, theirs_dist, x = message
-            f_star = attacker.plant(pickle.loads(cls_bytes), theirs_dist, f, eps, rng)
+            _, x = message
+            f_star = attacker.plant(pickle.loads(cls_bytes), dist, f, eps, rng)
             x_act = attacker.activate(pickle.loads(cls_bytes), f_star, x, rng) if f_star is not None else None
             _send(conn, ("ok", (_pack(f_star), _pack(x_act))))
 
@@ -210,8 +210,8 @@ class IsolatedAttacker:
     """The attacker's side of one round, played in a fresh process.
 
     ``setup()`` returns what the attacker returned (D, already reduced to a library type,
-    and f), read as values; then ``backdoor(dist, x_star)`` or ``plant(dist, x)`` (the
-    latter returns (f*, x')). The attacker's own objects stay in its process."""
+    and f), read as values; then ``backdoor(x_star)`` or ``plant(x)`` (the latter returns
+    (f*, x')). The attacker's own objects (its D and f) stay in its process."""
 
     def __init__(self, attacker: Any, cls: Any, eps: float, rng: np.random.Generator, modules: tuple[str, ...]):
         self._process = _Process(_attacker_main, "attacker", modules)
@@ -220,11 +220,11 @@ class IsolatedAttacker:
     def setup(self) -> tuple[Any, Any]:
         return self._pair(self._process.ask(self._start))
 
-    def backdoor(self, dist: Any, x_star: np.ndarray) -> Any:
-        return _unpack(self._process.ask(("backdoor", dist, x_star)), self._process.modules)
+    def backdoor(self, x_star: np.ndarray) -> Any:
+        return _unpack(self._process.ask(("backdoor", x_star)), self._process.modules)
 
-    def plant(self, dist: Any, x: np.ndarray) -> tuple[Any, Any]:
-        return self._pair(self._process.ask(("plant", dist, x)))
+    def plant(self, x: np.ndarray) -> tuple[Any, Any]:
+        return self._pair(self._process.ask(("plant", x)))
 
     def _pair(self, reply: Any) -> tuple[Any, Any]:
         if not (type(reply) is tuple and len(reply) == 2):

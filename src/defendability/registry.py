@@ -22,6 +22,7 @@ constructor's signature: the parameters that differ from their defaults, read wi
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -338,8 +339,14 @@ class Parameter:
     required: bool = False
 
 
-def parameters(component: type) -> list[Parameter]:
-    """The constructor parameters of a registered component, in order."""
+def parameters(component: type) -> tuple[Parameter, ...]:
+    """The constructor parameters of a registered component, in order (cached per type:
+    a repr reads them, and the referee hashes classes by their SPEC every round)."""
+    return _parameters(component)
+
+
+@functools.lru_cache(maxsize=None)
+def _parameters(component: type) -> tuple[Parameter, ...]:
     sig = inspect.signature(component.__init__)
     out = []
     for p in list(sig.parameters.values())[1:]:
@@ -347,7 +354,7 @@ def parameters(component: type) -> list[Parameter]:
             continue
         ann = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", str(p.annotation))
         out.append(Parameter(p.name, None if p.default is p.empty else p.default, ann, p.default is p.empty))
-    return out
+    return tuple(out)
 
 
 def summary(component: type) -> str:

@@ -55,9 +55,18 @@ def stream(key: bytes, index: int, player: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int.from_bytes(digest, "little"))))
 
 
-def round_streams(key: bytes, index: int) -> dict[str, np.random.Generator]:
-    """Every stream of round ``index``: ``{player: generator}`` for :data:`PLAYERS`."""
-    return {player: stream(key, index, player) for player in PLAYERS}
+class LazyStreams(dict):
+    """The streams of one round, each made on first use (``streams[player]``): a round
+    without a valid backdoor never pays for the backdoor side's. Each is derived on its
+    own, so which ones are made changes none of their numbers."""
+
+    def __init__(self, key: bytes, index: int):
+        super().__init__()
+        self._key, self._index = key, index
+
+    def __missing__(self, player: str) -> np.random.Generator:
+        made = self[player] = stream(self._key, self._index, player)
+        return made
 
 
 def player_stream(seed: int, index: int, player: str) -> np.random.Generator:

@@ -12,7 +12,7 @@ random members, and (where it can) the exact distance between two members.
 
 from __future__ import annotations
 
-import inspect
+import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
@@ -116,12 +116,21 @@ def shadows_behaviour(obj: object) -> bool:
     own = getattr(obj, "__dict__", None)
     if not own:
         return False
-    for name in own:
-        static = inspect.getattr_static(type(obj), name, None)
-        if static is not None and (callable(static) or isinstance(static, (property, staticmethod, classmethod))
-                                   or hasattr(static, "__get__")):
-            return True
-    return False
+    return not _behaviour_names(type(obj)).isdisjoint(own)
+
+
+@functools.lru_cache(maxsize=1024)
+def _behaviour_names(kind: type) -> frozenset[str]:
+    """The names under which ``kind`` (or its metaclass) defines behaviour: methods,
+    properties and other descriptors, as ``inspect.getattr_static`` would find them.
+    Cached per type: the membership check runs on every function a player returns."""
+    names = set()
+    for klass in (*kind.__mro__, *type(kind).__mro__):
+        for name, static in vars(klass).items():
+            if callable(static) or isinstance(static, (property, staticmethod, classmethod)) \
+                    or hasattr(static, "__get__"):
+                names.add(name)
+    return frozenset(names)
 
 
 def is_array(value: object, shape: tuple[int, ...], dtype: Any) -> bool:
@@ -352,6 +361,16 @@ class FunctionClass(Component, ABC):
 
     def __repr__(self) -> str:
         return format_spec(self.name, {k: v for k, v in self.describe().items() if k != "name"})
+
+    # A class is its SPEC: two instances with the same type and SPEC are equal and hash
+    # alike. The referee hands every player a fresh copy of the class each round, and
+    # attackers cache their designs per class (``functools.lru_cache``): the copies must
+    # hit the same entries.
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and repr(other) == repr(self)
+
+    def __hash__(self) -> int:
+        return hash((type(self), repr(self)))
 
 
 class CubeDomain:
