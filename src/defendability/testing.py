@@ -73,7 +73,7 @@ import itertools
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -96,7 +96,7 @@ class ContractError(AssertionError):
     and what was seen."""
 
 
-def _fail(component: Any, rule: str, detail: str) -> None:
+def _fail(component: Any, rule: str, detail: str) -> NoReturn:
     raise ContractError(f"{_describe(component)} breaks rule {rule!r}: {detail}")
 
 
