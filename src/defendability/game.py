@@ -62,7 +62,7 @@ INVALID_POLICIES = ("defender_wins", "void")
 
 #: Rule violations the referee can find. ``no_backdoor`` is the attacker saying it has none.
 INVALID_REASONS = ("no_backdoor", "not_a_member", "no_flip", "too_far", "f_not_a_member", "bad_distribution",
-                   "f_changed", "too_perturbed")
+                   "too_perturbed")
 
 #: What the defender is shown on the backdoor side (THEORY.md §1, §6): the random trigger
 #: x* (the paper's game), an input the attacker perturbed within a budget, or an ordinary
@@ -89,6 +89,10 @@ class DistanceCheck:
     ok: bool
 
 
+#: Exact distances that evaluate at most this many points are always computed exactly.
+ALWAYS_EXACT = 1 << 20
+
+
 def default_distance_samples(eps: float) -> int:
     """Fresh samples for an estimated distance: enough that a zero count certifies
     distance <= eps (the bound is about 3/n), with a margin: max(10_000, 30/eps)."""
@@ -98,11 +102,18 @@ def default_distance_samples(eps: float) -> int:
 def check_distance(cls: FunctionClass, f: Function, g: Function, dist: Distribution, eps: float,
                    rng: np.random.Generator, samples: int | None = None) -> DistanceCheck:
     """Decide Pr_{x~dist}[f(x) != g(x)] <= eps: exact when the class has a closed form or
-    the distribution a finite support, else by a one-sided upper confidence bound."""
-    exact = exact_distance(cls, f, g, dist)
-    if exact is not None:
-        return DistanceCheck(exact, exact, True, 0, within_budget(exact, eps))
+    the distribution a finite support, else by a one-sided upper confidence bound.
+
+    Exact only where affordable: a class whose exact distance enumerates points (a
+    circuit over {0,1}^24 enumerates 2^24) is checked exactly only when that is at most
+    :data:`ALWAYS_EXACT` points or no more than the ``samples`` an estimate would draw;
+    otherwise the estimate is cheaper and just as sound (``DistanceCheck.exact`` says
+    which was used)."""
     n = samples or default_distance_samples(eps)
+    if cls.exact_distance_points(dist) <= max(ALWAYS_EXACT, n):
+        exact = exact_distance(cls, f, g, dist)
+        if exact is not None:
+            return DistanceCheck(exact, exact, True, 0, within_budget(exact, eps))
     x = dist.sample(rng, n)
     k = int(np.count_nonzero(f(x) != g(x)))
     upper = stats.upper_bound(k, n)
@@ -399,9 +410,6 @@ class Game:
         f = self._checked_member(theirs_f)
         if f is None:
             return Round(index, "f_not_a_member", None, None, None, None, None, 0, 0, 0, 0.0, 0.0)
-        # Its key is recorded so that a change made to it (which a copy should make
-        # impossible) voids the round rather than passing unnoticed.
-        key = f.key()
         # The trigger (random-trigger, static) or the natural input the attacker perturbs
         # (perturbation), and the clean input: drawn together before the attacker moves on.
         # The attacker gets copies: what it does to them never reaches the referee's inputs.
@@ -421,9 +429,7 @@ class Game:
             theirs_star = attacker.backdoor(shown.copy())
 
         distance, x_backdoor, f_star = None, shown, None
-        if f.key() != key or not cls.contains(f):
-            status = "f_changed"
-        elif theirs_star is None:
+        if theirs_star is None:
             status = "no_backdoor"
         else:
             f_star = self._checked_member(theirs_star)
@@ -535,6 +541,9 @@ class Game:
                 "seconds_per_1000_decisions": 1000 * sum(r.fit_seconds + r.decide_seconds for r in kept) / decisions
                 if decisions else 0.0,
                 "distance_samples_per_check": (sum(estimated) / len(estimated)) if estimated else 0,
+                # how each distance check was made (exact or estimated: check_distance)
+                "exact_distance_checks": sum(1 for r in played if r.distance is not None and r.distance.exact),
+                "estimated_distance_checks": len(estimated),
             },
             cls=repr(self.cls), attacker=repr(self.attacker), defender=repr(self.defender),
             invalid_policy=self.invalid_policy, trace=self.trace, mode=self.mode, isolate=self.isolate,

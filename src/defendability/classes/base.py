@@ -303,6 +303,12 @@ class FunctionClass(Component, ABC):
         """Pr_{x~dist}[f(x) != g(x)] when the class has a closed form; else ``None``."""
         return None
 
+    def exact_distance_points(self, dist: Distribution) -> int:
+        """How many points :meth:`exact_distance` evaluates under ``dist`` (0 for a closed
+        form, 2^n for an enumeration of the cube): the referee compares it with the
+        samples an estimate would need and takes the cheaper (``game.check_distance``)."""
+        return 0
+
     def cheapest_flip(self, f: Function, x: np.ndarray, dist: Distribution) -> Function | None:
         """A member g with g(x) != f(x) minimising the distance to f under ``dist``,
         or ``None`` if the class has no such member (or no method to find one).
@@ -362,15 +368,35 @@ class FunctionClass(Component, ABC):
     def __repr__(self) -> str:
         return format_spec(self.name, {k: v for k, v in self.describe().items() if k != "name"})
 
-    # A class is its SPEC: two instances with the same type and SPEC are equal and hash
-    # alike. The referee hands every player a fresh copy of the class each round, and
+    # Equal by value: two instances of the same type with equal attributes (arrays by
+    # content). The referee hands every player a fresh copy of the class each round, and
     # attackers cache their designs per class (``functools.lru_cache``): the copies must
-    # hit the same entries.
+    # hit the same entries. (Not by SPEC alone: a table built from rows has the SPEC of
+    # every other table of its size.)
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and repr(other) == repr(self)
+        if type(other) is not type(self):
+            return False
+        mine, theirs = vars(self), vars(other)
+        return mine.keys() == theirs.keys() and all(_same(mine[k], theirs[k]) for k in mine)
 
     def __hash__(self) -> int:
-        return hash((type(self), repr(self)))
+        try:  # the parameters themselves, when hashable: much cheaper than formatting the SPEC
+            return hash((type(self), tuple(self.get_params().items())))
+        except TypeError:
+            return hash((type(self), repr(self)))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality of two attribute values, arrays by dtype, shape and content."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape
+                and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")))
+    try:
+        return bool(a == b)
+    except (ValueError, TypeError):  # containers of arrays: compare their elements
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+            return type(a) is type(b) and all(_same(x, y) for x, y in zip(a, b))
+        return a is b
 
 
 class CubeDomain:

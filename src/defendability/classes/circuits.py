@@ -249,6 +249,10 @@ class Circuits(CubeDomain, FunctionClass):
         gates = min(self.max_gates, RANDOM_GATES_PER_INPUT * self.n)
         return CircuitFunction(random_circuit(self.n, gates, rng))
 
+    def exact_distance_points(self, dist: Distribution) -> int:
+        """2^n where :meth:`exact_distance` enumerates the cube, else 0."""
+        return 1 << self.n if self._is_cube(dist) and self.n <= MAX_EXACT_N else 0
+
     def exact_distance(self, f: Function, g: Function, dist: Distribution) -> float | None:
         """Under the uniform cube with n <= 24: the disagreements of the two circuits
         counted over all 2^n inputs, bit-sliced (:mod:`defendability.circuits.distance`).

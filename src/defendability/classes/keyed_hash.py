@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from functools import cached_property
 
 import numpy as np
 
@@ -52,6 +51,15 @@ def _aes_low_bits(aes_key: bytes, x: np.ndarray) -> np.ndarray:
 def aes_key(salt: int, key: int) -> bytes:
     """The AES-128 key of member ``key``: BLAKE2b(salt:key), 16 bytes."""
     return hashlib.blake2b(f"{salt}:{key}".encode(), digest_size=16).digest()
+
+
+@functools.lru_cache(maxsize=4)
+def _member_table(n: int, keys: int, salt: int) -> np.ndarray:
+    """The labels of members 0..keys-1 on all of {0,1}^n, ``(keys, 2**n)``, read-only."""
+    domain = ((np.arange(1 << n)[:, None] >> np.arange(n)) & 1).astype(np.uint8)
+    table = np.stack([HashFunction(k, n, salt)(domain) for k in range(keys)])
+    table.setflags(write=False)
+    return table
 
 
 class HashFunction(Function):
@@ -145,16 +153,16 @@ class KeyedHash(CubeDomain, FunctionClass):
     def size(self) -> int:
         return self.key_space
 
-    @cached_property
+    @property
     def _table(self) -> np.ndarray | None:
-        """Every member's label on every point, ``(keys, 2**n)`` uint8, built only when
-        keys * 2**n <= 2**24 (so at most 16 MiB), else ``None`` (the untabled path
-        evaluates the members on the points it needs). Points index the table by their
-        bits read little-endian."""
+        """Every member's label on every point, ``(keys, 2**n)`` uint8, read-only, built
+        only when keys * 2**n <= 2**24 (so at most 16 MiB), else ``None`` (the untabled
+        path evaluates the members on the points it needs). Points index the table by
+        their bits read little-endian. Cached per class value, not per instance: the
+        referee hands every player a fresh copy of the class each round."""
         if self.full or self.keys << self.n > MAX_TABLE_CELLS:
             return None
-        domain = ((np.arange(1 << self.n)[:, None] >> np.arange(self.n)) & 1).astype(np.uint8)
-        return np.stack([f(domain) for f in self.members()])
+        return _member_table(self.n, self.keys, self.salt)
 
     def _labels(self, X: np.ndarray, keys: np.ndarray | slice = slice(None)) -> np.ndarray:
         """The labels of members ``keys`` (default all) on the points X: ``(len(keys), len(X))``."""

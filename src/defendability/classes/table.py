@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
-from functools import cached_property
 
 import numpy as np
 
@@ -108,6 +108,14 @@ def largest_shattered_set(rows: np.ndarray) -> np.ndarray:
     return np.array(level[0], dtype=np.int64)
 
 
+@functools.lru_cache(maxsize=16)
+def _largest_shattered(rows: bytes, shape: tuple[int, int]) -> np.ndarray:
+    """:func:`largest_shattered_set` of the table with these rows (read-only)."""
+    found = largest_shattered_set(np.frombuffer(rows, dtype=np.uint8).reshape(shape))
+    found.setflags(write=False)
+    return found
+
+
 @register("classes", "table")
 class Table(IntegerDomain, FunctionClass):
     """An explicit finite class: distinct labellings (rows) of {0..N-1}, for tiny exhaustive runs.
@@ -155,9 +163,10 @@ class Table(IntegerDomain, FunctionClass):
         self.rows.setflags(write=False)
         self._index = {r.tobytes(): i for i, r in enumerate(rows)}
 
-    @cached_property
+    @property
     def _shattered_set(self) -> np.ndarray:
-        return largest_shattered_set(self.rows)
+        # cached per table, not per instance: the referee hands players fresh copies
+        return _largest_shattered(self.rows.tobytes(), self.rows.shape)
 
     @property
     def vc_dimension(self) -> int:

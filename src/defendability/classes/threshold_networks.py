@@ -206,6 +206,10 @@ class ThresholdNetworks(CubeDomain, FunctionClass):
         gates = max(1, min(RANDOM_GATES_PER_INPUT * self.n, (self.max_units - 1) // 2))
         return ThresholdNetworkFunction(compile_threshold(random_circuit(self.n, gates, rng)))
 
+    def exact_distance_points(self, dist: Distribution) -> int:
+        """2^n where :meth:`exact_distance` enumerates the cube, else 0."""
+        return 1 << self.n if self._is_cube(dist) and self.n <= MAX_EXACT_N else 0
+
     def exact_distance(self, f: Function, g: Function, dist: Distribution) -> float | None:
         """Under the uniform cube with n <= 20: the disagreements of the two networks
         counted over all 2^n inputs, in blocks of 2^16. ``None`` for other
