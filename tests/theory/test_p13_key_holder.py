@@ -1,7 +1,11 @@
 """P13: with trace access, the key-holder wins every round against every attacker in the
 registry (alpha = beta = 0 exactly): the control for every hardness result, which is
 about a defender without the attacker's trapdoor. A failure here has found a bug (in the
-attacker's determinism, in the replay, or in the referee)."""
+attacker's determinism, in the replay, or in the referee).
+
+Negative controls, through the same check: defenders without the trace (`accept`,
+which misses every valid backdoor, and `vote`, which cannot tell a shattering flip from
+a clean input) on matches of the table, with the same rounds."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import pytest
 
 from defendability import Game, play, registry
 from defendability.errors import IncompatibleError, ParameterError
+from defendability.game import GameResult
 
 # Each attacker on a class it plays on, with an eps at which it produces valid backdoors
 # (null never does: its rounds are won by the rules, and the key-holder must still not
@@ -33,36 +38,54 @@ MATCHES = {
 }
 
 
-def test_every_attacker_is_covered():
+def test_every_attacker_is_covered() -> None:
     assert sorted(MATCHES) == sorted(registry.names("attackers"))
 
 
-@pytest.mark.parametrize("attacker", sorted(MATCHES))
-def test_key_holder_wins_every_round(attacker):
+def trace_violations(r: GameResult, attacker: str) -> list[str]:
+    """What P13 asserts of a match, as the parts violated: alpha = beta = 0 exactly (win
+    rate 1), on at least 30 valid rounds (except for `null`, which never has one)."""
+    out = []
+    if not (r.alpha == 0.0 and r.beta == 0.0 and r.win_rate == 1.0):
+        out.append(f"alpha {r.alpha}, beta {r.beta}")
+    if attacker != "null" and r.valid_rounds < 30:
+        out.append(f"{r.valid_rounds} valid rounds ({r.invalid_reasons})")
+    return out
+
+
+def play_match(attacker: str, defender: str, **rules: object) -> GameResult:
     spec, cls, eps, *rest = MATCHES[attacker]
     mode = rest[0] if rest else "random-trigger"
     rounds = rest[1] if len(rest) > 1 else 150
-    r = play(cls, spec, "key-holder", eps=eps, rounds=rounds, seed=1313, trace=True, mode=mode)
-    assert r.alpha == 0.0 and r.beta == 0.0 and r.win_rate == 1.0, (attacker, r.alpha, r.beta)
-    if attacker != "null":
-        assert r.valid_rounds >= 30, (attacker, r.valid_rounds, r.invalid_reasons)
+    return play(cls, spec, defender, eps=eps, rounds=rounds, seed=1313, mode=mode, **rules)
+
+
+@pytest.mark.parametrize("attacker", sorted(MATCHES))
+def test_key_holder_wins_every_round(attacker: str) -> None:
+    r = play_match(attacker, "key-holder", trace=True)
+    assert trace_violations(r, attacker) == [], attacker
     assert r.cost["evaluations_per_decision"] == 1.0 and r.cost["samples_per_decision"] == 0.0
 
 
+@pytest.mark.parametrize("attacker,defender", [("point-flip", "accept"), ("junta-flip", "accept"),
+                                               ("shatter", "vote")])
+def test_control_defenders_without_the_trace_fail_the_check(attacker: str, defender: str) -> None:
+    r = play_match(attacker, defender)
+    violations = trace_violations(r, attacker)
+    assert len(violations) == 1 and violations[0].startswith("alpha"), violations
+
+
 @pytest.mark.parametrize("attacker", ["signature", "rff-clwe", "relu-sparse-pca"])
-def test_trapdoor_check_wins_every_round(attacker):
+def test_trapdoor_check_wins_every_round(attacker: str) -> None:
     # the construction's own test (signature verified with the public key; the lattice
     # tests on weights and inputs), with the keys replayed from the tape
-    spec, cls, eps, mode, *rest = MATCHES[attacker]
-    rounds = rest[0] if rest else 150
-    r = play(cls, spec, "key-holder:check=trapdoor", eps=eps, rounds=rounds, seed=1313, trace=True, mode=mode)
-    assert r.alpha == 0.0 and r.beta == 0.0 and r.win_rate == 1.0, (attacker, r.alpha, r.beta)
-    assert r.valid_rounds >= 30, (attacker, r.valid_rounds, r.invalid_reasons)
+    r = play_match(attacker, "key-holder:check=trapdoor", trace=True)
+    assert trace_violations(r, attacker) == [], attacker
     # both tests read the keys and g's representation: no evaluation of g
     assert r.cost["evaluations_per_decision"] == 0.0 and r.cost["samples_per_decision"] == 0.0
 
 
-def test_trapdoor_check_needs_an_attacker_with_a_trapdoor_test():
+def test_trapdoor_check_needs_an_attacker_with_a_trapdoor_test() -> None:
     spec, cls, eps = MATCHES["shatter"]
     with pytest.raises(IncompatibleError, match="shatter has none: use check=replay"):  # before any round
         Game(cls, spec, "key-holder:check=trapdoor", eps, trace=True)
