@@ -94,11 +94,13 @@ def play(
 ) -> None:
     """Play the backdoor defense game and report alpha, beta and the win rate."""
     from .game import Game
+    from .rules import Rules
 
     try:
-        game = Game(cls, attacker, defender, _parse_eps(eps), invalid_policy=invalid_policy, trace=trace, mode=mode,
-                    budget=None if budget is None else _parse_budget(budget), distance_samples=distance_samples,
-                    isolate=isolate)
+        rules = Rules(_parse_eps(eps), invalid_policy=invalid_policy, mode=mode, trace=trace,
+                      budget=None if budget is None else _parse_budget(budget), distance_samples=distance_samples,
+                      isolate=isolate)
+        game = Game(cls, attacker, defender, rules=rules)
         result = game.play(rounds=rounds, seed=_parse_seed(seed))
     except UserError as err:
         _fail(str(err))

@@ -53,33 +53,27 @@ from .defenders.base import Defender
 from .errors import IncompatibleError, ParameterError, check
 from .isolation import IsolatedAttacker, isolated_decision
 from .registry import build
+from .rules import INVALID_POLICIES, MIN_EPS, MODES, RULE_FIELDS, Rules  # noqa: F401 (re-exported)
 from .spaces import (Distribution, Empirical, FiniteDistribution, Gaussian, Sampler, UniformCube, UniformDiscrete,
                      UniformInterval, referee_distribution)
 from .streams import LazyStreams, match_key
 from .trace import Trace
 
-INVALID_POLICIES = ("defender_wins", "void")
-
 #: Rule violations the referee can find. ``no_backdoor`` is the attacker saying it has none.
 INVALID_REASONS = ("no_backdoor", "not_a_member", "no_flip", "too_far", "f_not_a_member", "bad_distribution",
                    "too_perturbed")
 
-#: What the defender is shown on the backdoor side (THEORY.md §1, §6): the random trigger
-#: x* (the paper's game), an input the attacker perturbed within a budget, or an ordinary
-#: input (static: only the model can tell).
-MODES = ("random-trigger", "perturbation", "static")
+#: Exact distances that evaluate at most this many points are always computed exactly.
+ALWAYS_EXACT = 1 << 20
 
-#: Smallest eps the referee accepts: below it, 1/eps and the float slack of exact sums
-#: stop being meaningful.
-MIN_EPS = 1e-12
 
 @dataclass(frozen=True)
 class DistanceCheck:
     """The referee's verdict on Pr_D[f != f*] <= eps.
 
     ``value``: the exact distance, or the empirical rate when estimated; ``upper``: the
-    exact distance or the one-sided 95% Clopper–Pearson upper bound; ``samples``: fresh
-    samples used (0 when exact).
+    exact distance or the one-sided 95% Clopper–Pearson upper bound; ``exact``: which of
+    the two; ``samples``: fresh samples used (0 when exact).
     """
 
     value: float
@@ -87,10 +81,6 @@ class DistanceCheck:
     exact: bool
     samples: int
     ok: bool
-
-
-#: Exact distances that evaluate at most this many points are always computed exactly.
-ALWAYS_EXACT = 1 << 20
 
 
 def default_distance_samples(eps: float) -> int:
@@ -267,21 +257,19 @@ class Game:
     """
 
     def __init__(self, cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str,
-                 eps: float, *, invalid_policy: str = "defender_wins", distance_samples: int | None = None,
-                 trace: bool = False, mode: str = "random-trigger", budget: tuple[float, float] | None = None,
-                 isolate: bool = False):
-        check(isinstance(eps, numbers.Real) and not isinstance(eps, bool) and 0.0 < eps < 1.0,
-              f"eps must be in (0, 1), got {eps}")
-        check(eps >= MIN_EPS, f"eps must be >= {MIN_EPS:g} (float resolution), got {eps}")
-        check(invalid_policy in INVALID_POLICIES,
-              f"invalid_policy must be one of {', '.join(INVALID_POLICIES)}, got {invalid_policy!r}")
-        check(distance_samples is None or distance_samples >= 100,
-              f"distance_samples must be >= 100, got {distance_samples}")
-        check(isinstance(trace, bool), f"trace must be true or false, got {trace!r}")
-        check(isinstance(isolate, bool), f"isolate must be true or false, got {isolate!r}")
-        check(mode in MODES, f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        check(budget is None or mode != "random-trigger", "a perturbation budget is for modes perturbation and "
-                                                           "static, not random-trigger")
+                 eps: float | None = None, *, rules: Rules | None = None, **options: Any):
+        if rules is None:
+            unknown = sorted(set(options) - set(RULE_FIELDS))
+            check(not unknown, f"unknown rule {', '.join(map(repr, unknown))}; the rules are "
+                               f"{', '.join(RULE_FIELDS)}")
+            rules = Rules(eps, **options)  # type: ignore[arg-type]
+        else:
+            check(isinstance(rules, Rules), f"rules must be a Rules value, got {type(rules).__name__}")
+            check(eps is None and not options, "give either rules=Rules(...) or eps and the rules as keywords, "
+                                               "not both")
+        #: The match's rules (frozen): every entry point builds one.
+        self.rules: Rules = rules
+        mode, budget = rules.mode, rules.budget
         self.cls: FunctionClass = build("classes", cls)
         self.defender: Defender = build("defenders", defender)
         attacker = build("attackers", attacker)
@@ -298,13 +286,13 @@ class Game:
         if mode not in attacker.modes:
             raise IncompatibleError(f"attacker {attacker!r} plays the modes {', '.join(attacker.modes)}, "
                                     f"not {mode!r}")
-        #: The perturbation budget (l_inf, l2) the referee enforces in perturbation mode:
-        #: ``budget``, else the one the attacker declares.
+        #: The perturbation budget (l_inf, l2) the referee enforces for an attacker that
+        #: activates inputs: the rules' budget, else the one the attacker declares.
         planting = mode == "perturbation" or (mode == "static" and not attacker.triggered)
         self.budget = self._budget(attacker, budget) if planting else None
         check(budget is None or planting, f"a perturbation budget applies to an attacker that activates inputs; "
                                           f"{attacker!r} backdoors a trigger")
-        if getattr(self.defender, "uses_trace", False) and not trace:
+        if getattr(self.defender, "uses_trace", False) and not rules.trace:
             raise IncompatibleError(f"defender {self.defender!r} needs the attacker's trace: turn on trace access "
                                     "(--trace, or trace = true in a config)")
         # The referee's own objects: private copies, never handed to a player. Players get
@@ -315,14 +303,8 @@ class Game:
         self.cls = private_copy(self.cls)
         self.defender = private_copy(self.defender)
         self.attacker: Attacker = private_copy(attacker).against(private_copy(self.defender))
-        self.eps = float(eps)
-        self.invalid_policy = invalid_policy
-        self.distance_samples = distance_samples
-        self.trace = trace
-        self.mode = mode
-        self.isolate = isolate
         self._last_dist: tuple[Any, Distribution | None] = (None, None)
-        if isolate:
+        if rules.isolate:
             for who, obj in (("attacker", self.attacker), ("defender", self.defender), ("class", self.cls)):
                 try:
                     pickle.dumps(obj)
@@ -332,8 +314,18 @@ class Game:
         # what a player's reply may name besides the library: the class's own module
         self._modules = (type(self.cls).__module__,)
 
+    # the rules, read where the referee uses them
+    eps = property(lambda self: self.rules.eps)
+    invalid_policy = property(lambda self: self.rules.invalid_policy)
+    mode = property(lambda self: self.rules.mode)
+    trace = property(lambda self: self.rules.trace)
+    distance_samples = property(lambda self: self.rules.distance_samples)
+    isolate = property(lambda self: self.rules.isolate)
+
     def _budget(self, attacker: Attacker, budget: tuple[float, float] | None) -> tuple[float, float]:
-        value = attacker.perturbation_budget(self.cls) if budget is None else budget
+        if budget is not None:
+            return budget  # validated by Rules
+        value = attacker.perturbation_budget(self.cls)
         ok = isinstance(value, tuple) and len(value) == 2 and all(
             isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v < math.inf for v in value)
         check(ok, f"the perturbation budget must be (l_inf, l2), two finite numbers >= 0, got {value!r}")
@@ -631,16 +623,15 @@ def _nan_to_none(value: Any) -> Any:
     return value
 
 
-def play(cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str, eps: float,
-         rounds: int = 1000, seed: int = 0, *, invalid_policy: str = "defender_wins",
-         distance_samples: int | None = None, trace: bool = False, mode: str = "random-trigger",
-         budget: tuple[float, float] | None = None, isolate: bool = False) -> GameResult:
-    """Play a match and return its :class:`GameResult`.
+def play(cls: FunctionClass | str, attacker: Attacker | str, defender: Defender | str, eps: float | None = None,
+         rounds: int = 1000, seed: int = 0, *, rules: Rules | None = None, **options: Any) -> GameResult:
+    """Play a match and return its :class:`GameResult`. The rules are ``rules`` (a
+    :class:`~defendability.rules.Rules`), or eps and the rules as keywords
+    (``invalid_policy``, ``mode``, ``budget``, ``trace``, ``distance_samples``,
+    ``isolate``).
 
     >>> r = play("parities:n=12", "shatter", "vote:learner=span", eps=1/12, rounds=200, seed=0)
     >>> 0.3 < r.win_rate < 0.7
     True
     """
-    game = Game(cls, attacker, defender, eps, invalid_policy=invalid_policy, distance_samples=distance_samples,
-                trace=trace, mode=mode, budget=budget, isolate=isolate)
-    return game.play(rounds=rounds, seed=seed)
+    return Game(cls, attacker, defender, eps, rules=rules, **options).play(rounds=rounds, seed=seed)

@@ -63,8 +63,7 @@ Unit = tuple[Cell, int, int]
 def cell_game(cell: Cell) -> Game:
     """The :class:`Game` of a cell, built once per process (cells that differ only in
     ``params`` share it: ``params`` do not change the match)."""
-    return Game(cell.cls, cell.attacker, cell.defender, cell.eps, invalid_policy=cell.invalid_policy,
-                trace=cell.trace, mode=cell.mode, budget=cell.budget)
+    return Game(cell.cls, cell.attacker, cell.defender, rules=cell.rules)
 
 
 def play_chunk(cell: Cell, start: int, stop: int, game: Game | None = None) -> ChunkResult:

@@ -50,7 +50,8 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, V
 
 from .. import registry
 from ..errors import UserError
-from ..game import INVALID_POLICIES, MODES, Game
+from ..game import Game
+from ..rules import INVALID_POLICIES, MIN_DISTANCE_SAMPLES, MODES, Rules
 from .cell import Cell
 
 #: Keys whose value is a SPEC template (top level, a ``[[sweep]]`` table, or a grid key).
@@ -143,6 +144,10 @@ class RangeModel(_Model):
         return [float(start)] + [float(f"{v:.{RANGE_DIGITS}g}") for v in inner] + [float(stop)]
 
 
+#: The rules a ``[[sweep]]`` table may set for its own cells (the top level sets them all).
+SWEEP_RULES = ("trace", "mode", "budget", "distance_samples", "isolate")
+
+
 class SweepModel(_Model):
     """One grid with its templates and its source of eps (a ``[[sweep]]`` table)."""
 
@@ -153,6 +158,8 @@ class SweepModel(_Model):
     trace: StrictBool | None = None
     mode: Literal[MODES] | None = None  # type: ignore[valid-type]
     budget: list[NonNegative] | None = Field(None, min_length=2, max_length=2)
+    distance_samples: int | None = Field(None, ge=MIN_DISTANCE_SAMPLES)
+    isolate: StrictBool | None = None
     grid: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -166,6 +173,8 @@ class ConfigModel(_Model):
     trace: StrictBool = False
     mode: Literal[MODES] = "random-trigger"  # type: ignore[valid-type]
     budget: list[NonNegative] | None = Field(None, min_length=2, max_length=2)
+    distance_samples: int | None = Field(None, ge=MIN_DISTANCE_SAMPLES)
+    isolate: StrictBool = False
     chunk_rounds: int = Field(500, ge=1, le=MAX_ROUNDS)
     description: str = ""
     cls: str | None = Field(None, alias="class")
@@ -313,14 +322,15 @@ class _Sweep:
                                           (("class", model.cls), ("attacker", model.attacker),
                                            ("defender", model.defender), ("eps", model.eps)) if v is not None}
         self.canonical["grid"] = {a.key: a.canonical for a in self.axes}
-        #: Trace access, game mode and perturbation budget for this sweep's cells (None:
-        #: the top level's setting).
-        self.trace: bool | None = model.trace
-        self.mode: str | None = model.mode
-        self.budget: tuple[float, float] | None = None if model.budget is None else tuple(map(float, model.budget))
-        for key in ("trace", "mode", "budget"):
-            if getattr(model, key) is not None:
-                self.canonical[key] = list(self.budget) if key == "budget" else getattr(model, key)
+        #: The rules this sweep sets for its cells (trace access, game mode, perturbation
+        #: budget, distance samples, isolation); the others are the top level's.
+        self.rules: dict[str, Any] = {key: getattr(model, key) for key in SWEEP_RULES
+                                      if getattr(model, key) is not None}
+        if "budget" in self.rules:
+            self.rules["budget"] = tuple(map(float, self.rules["budget"]))
+        for key, value in self.rules.items():
+            if key != "isolate":  # isolation changes no outcome: not part of the config's hash
+                self.canonical[key] = list(value) if key == "budget" else value
 
     def _fail(self, key: tuple[Any, ...], what: str) -> None:
         raise ConfigError(f"{self.source}: {_where(self.loc + key)}: {what}")
@@ -375,12 +385,11 @@ class _Sweep:
                 self._fail(("grid", key), f"not used: no template has the placeholder {{{key}}} "
                                           f"(templates: {shown or 'all in the grid'})")
 
-    def cells(self, seed: int, rounds: int, invalid_policy: str, trace: bool, mode: str,
-              budget: tuple[float, float] | None,
+    def cells(self, seed: int, rounds: int, rules: dict[str, Any],
               cache: dict[tuple[str, str], Any]) -> list[tuple[Cell, dict[str, Scalar]]]:
         """Every cell of the grid in product order, with its grid point; its SPECs built
         (``cache`` maps ``(kind, spec)`` to the built component) and the match checked by
-        :class:`Game`."""
+        :class:`Game` under ``rules`` (every field of :class:`Rules` but eps)."""
         out = []
         for combo in itertools.product(*(a.values for a in self.axes)):
             point = dict(zip((a.key for a in self.axes), combo))
@@ -403,8 +412,7 @@ class _Sweep:
                 how = f" (eps_times_d {point['eps_times_d']} / VC dimension {d})" if "eps_times_d" in point else ""
                 self._fail_cell(point, f"eps must be in (0, 1), got {eps:g}{how}")
             try:
-                Game(objects["class"], objects["attacker"], objects["defender"], eps, invalid_policy=invalid_policy,
-                     trace=trace, mode=mode, budget=budget)
+                Game(objects["class"], objects["attacker"], objects["defender"], rules=Rules(eps, **rules))
             except UserError as err:
                 self._fail_cell(point, str(err))
             params: dict[str, Any] = dict(point)
@@ -413,15 +421,16 @@ class _Sweep:
             params["d"] = d
             if "eps_times_d" not in params:
                 params["eps_times_d"] = float(f"{eps * d:.{RANGE_DIGITS}g}")
-            if trace:
+            if rules["trace"]:
                 params["trace"] = True
-            if mode != "random-trigger":
-                params["mode"] = mode
-            if budget is not None:
-                params["budget"] = list(budget)
+            if rules["mode"] != "random-trigger":
+                params["mode"] = rules["mode"]
+            if rules["budget"] is not None:
+                params["budget"] = list(rules["budget"])
+            if rules["distance_samples"] is not None:
+                params["distance_samples"] = rules["distance_samples"]
             out.append((Cell(cls=specs["class"], attacker=specs["attacker"], defender=specs["defender"], eps=eps,
-                             rounds=rounds, seed=seed, invalid_policy=invalid_policy, trace=trace, mode=mode,
-                             budget=budget, params=params),
+                             rounds=rounds, seed=seed, params=params, **rules),
                         point))
         return out
 
@@ -508,8 +517,7 @@ def parse_config(text: str | bytes, source: str = "<string>") -> SweepConfig:
         sweeps = [_Sweep(s, ("sweep", i), source) for i, s in enumerate(model.sweep)]
     else:
         single = SweepModel.model_validate({"grid": model.grid or {}, "class": model.cls, "attacker": model.attacker,
-                                            "defender": model.defender, "eps": model.eps, "trace": None,
-                                            "mode": None, "budget": None})
+                                            "defender": model.defender, "eps": model.eps})
         sweeps = [_Sweep(single, (), source)]
     total = sum(s.size for s in sweeps)
     if total > MAX_CELLS:
@@ -518,10 +526,10 @@ def parse_config(text: str | bytes, source: str = "<string>") -> SweepConfig:
     cells: list[Cell] = []
     seen: dict[str, str] = {}
     for s in sweeps:
-        trace = model.trace if s.trace is None else s.trace
-        mode = model.mode if s.mode is None else s.mode
-        budget = (None if model.budget is None else tuple(map(float, model.budget))) if s.budget is None else s.budget
-        for cell, point in s.cells(model.seed, model.rounds, model.invalid_policy, trace, mode, budget, cache):
+        rules = {"invalid_policy": model.invalid_policy, "trace": model.trace, "mode": model.mode,
+                 "budget": None if model.budget is None else tuple(map(float, model.budget)),
+                 "distance_samples": model.distance_samples, "isolate": model.isolate, **s.rules}
+        for cell, point in s.cells(model.seed, model.rounds, rules, cache):
             label = f"{_where(s.loc) + ' ' if s.loc else ''}cell {_describe(point)}"
             if cell.cell_id in seen:
                 raise ConfigError(f"{source}: {label}: the same match as {seen[cell.cell_id]} "
@@ -538,6 +546,8 @@ def parse_config(text: str | bytes, source: str = "<string>") -> SweepConfig:
         canonical["mode"] = model.mode
     if model.budget is not None:
         canonical["budget"] = [float(v) for v in model.budget]
+    if model.distance_samples is not None:
+        canonical["distance_samples"] = model.distance_samples
     if model.sweep is not None:
         canonical["sweep"] = [s.canonical for s in sweeps]
     else:
