@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from theory_ci import LEVEL
 
+import pytest
+
 from defendability import play, stats
 from defendability.attackers.rff_clwe import RFFCLWE
 from defendability.defenders.smoothing import smoothed_predict
@@ -20,7 +22,10 @@ SIGMAS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 COPIES, DRAWS = 101, 3000
 
 
-def test_smoothing_that_keeps_accuracy_leaves_the_backdoor_working():
+@pytest.fixture(scope="module")
+def smoothed() -> dict:
+    """The planted RFF model, the largest sigma of the grid that costs at most 0.03
+    accuracy, and i.i.d. draws x ~ D with their activations."""
     cls = build("classes", GAUSS)
     attacker, rng = RFFCLWE(), np.random.default_rng(1515)
     dist, f = attacker.setup(cls, 0.1, rng)
@@ -29,20 +34,41 @@ def test_smoothing_that_keeps_accuracy_leaves_the_backdoor_working():
     base_accuracy = float(np.mean(f_star(X) == y))
     kept = [s for s in SIGMAS
             if base_accuracy - float(np.mean(smoothed_predict(f_star, X, s, COPIES, rng) == y)) <= 0.03]
+    x = dist.sample(rng, DRAWS)
+    x_act = np.stack([attacker.activate(cls, f_star, row, rng) for row in x])
+    return {"f": f, "f_star": f_star, "kept": kept, "x": x, "x_act": x_act, "rng": rng}
+
+
+def flip_violations(g, x: np.ndarray, x_act: np.ndarray, sigma: float, rng: np.random.Generator) -> list[str]:
+    """P15's claim for the model g, as the part violated: ``flip rate`` when the smoothed
+    g flips (its answer at the activated input differs from its answer at x) on fewer
+    than 90% of the draws (99.9% Wilson interval)."""
+    flips = int(np.count_nonzero(smoothed_predict(g, x_act, sigma, COPIES, rng)
+                                 != smoothed_predict(g, x, sigma, COPIES, rng)))
+    return ["flip rate"] if stats.wilson(flips, len(x), LEVEL)[0] < 0.9 else []
+
+
+def test_smoothing_that_keeps_accuracy_leaves_the_backdoor_working(smoothed: dict) -> None:
+    kept = smoothed["kept"]
     assert kept and max(kept) < max(SIGMAS), kept  # the grid reaches a sigma that does cost accuracy
     sigma = max(kept)
     assert sigma >= 1.0, kept
     # the flip rate of the smoothed backdoored model, over i.i.d. draws x ~ D
-    x = dist.sample(rng, DRAWS)
-    x_act = np.stack([attacker.activate(cls, f_star, row, rng) for row in x])
-    flips = int(np.count_nonzero(smoothed_predict(f_star, x_act, sigma, COPIES, rng)
-                                 != smoothed_predict(f_star, x, sigma, COPIES, rng)))
-    assert stats.wilson(flips, DRAWS, LEVEL)[0] >= 0.9, (sigma, flips / DRAWS)
+    x, x_act = smoothed["x"], smoothed["x_act"]
+    assert flip_violations(smoothed["f_star"], x, x_act, sigma, smoothed["rng"]) == []
     # the trigger is about a hundred times the inputs' norm (asserted: over 50x): far beyond sigma
     assert np.min(np.linalg.norm(x_act - x, axis=1)) > 50 * np.mean(np.linalg.norm(x, axis=1))
 
 
-def test_the_game_rounds_are_valid():
+def test_control_the_clean_model_does_not_flip(smoothed: dict) -> None:
+    """The same check on f, the model trained without the backdoor, at the same sigma and
+    on the first 1,000 draws: its flip rate is about 1/2."""
+    sigma = max(smoothed["kept"])
+    x, x_act = smoothed["x"][:1000], smoothed["x_act"][:1000]
+    assert flip_violations(smoothed["f"], x, x_act, sigma, np.random.default_rng(1517)) == ["flip rate"]
+
+
+def test_the_game_rounds_are_valid() -> None:
     # f and f* trained with different randomness differ on a few percent of natural inputs
     # (the spread of two clean models): eps = 0.1 admits them; an eps below it does not
     r = play(GAUSS, "rff-clwe", "accept", 0.1, rounds=15, seed=1516, mode="perturbation")
