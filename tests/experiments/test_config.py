@@ -426,3 +426,34 @@ def test_fuzzed_cells_give_a_config_or_a_config_error(cls, attacker, defender, d
     grid = {k: v for k, v in (("d", d), ("n", n)) if "{" + k + "}" in used} | {"eps_times_d": eps_times_d}
     text = to_toml({"name": "cells", "class": cls, "attacker": attacker, "defender": defender, "rounds": 5})
     check_clean(text + "[grid]\n" + to_toml(grid))
+
+
+ONE = 'name = "one"\nclass = "subsets:N=8,d=2"\nattacker = "mixture"\ndefender = "accept"\neps = 0.1\n'
+
+
+def test_every_rule_is_reachable_from_a_config():
+    """distance_samples and isolate, like the other rules, at the top level and per sweep;
+    the cell's Rules carry them to the referee. Isolation changes no outcome, so it
+    enters neither the cell ids nor the config hash; distance_samples changes estimates,
+    so it enters both."""
+    plain = parse_config(ONE)
+    tuned = parse_config(ONE + "distance_samples = 500\nisolate = true\n")
+    (cell,), (base,) = tuned.cells(), plain.cells()
+    assert cell.rules.distance_samples == 500 and cell.rules.isolate is True
+    assert base.rules.distance_samples is None and base.rules.isolate is False
+    assert cell.cell_id != base.cell_id and tuned.config_hash != plain.config_hash
+    isolated = parse_config(ONE + "isolate = true\n")
+    assert isolated.cells()[0].cell_id == base.cell_id and isolated.config_hash == plain.config_hash
+    swept = parse_config('name = "s"\ndistance_samples = 400\n[[sweep]]\nclass = "subsets:N=8,d=2"\n'
+                         'attacker = "mixture"\ndefender = "accept"\neps = 0.1\ndistance_samples = 900\n'
+                         'isolate = true\n')
+    assert swept.cells()[0].rules.distance_samples == 900 and swept.cells()[0].rules.isolate is True
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("distance_samples = 50\n", "distance_samples"),
+    ("isolate = 1\n", "isolate"),
+])
+def test_bad_rules_in_a_config_are_named(line, expected):
+    with pytest.raises(ConfigError, match=expected):
+        parse_config(ONE + line, "x.toml")
