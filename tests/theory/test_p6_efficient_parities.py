@@ -4,9 +4,11 @@ alpha <= (8/3) eta + exp(-N/32) and beta <= 8 eta + exp(-N/32) for eps <= 1/(4 m
 and its cost per decision does not grow as eps shrinks (derived constants, THEORY §3).
 
 Where each part has power. On parities no attacker has many valid rounds here: a flip
-at x* costs the mass of a hyperplane {c.x = 1} holding x*, and cheap hyperplanes (mass
-<= eps) span at most n directions, so backdoors are valid in at most n eps <= eta/4 of
-the rounds, below 8 eta: beta over all rounds cannot fail, even for `accept`. Its power
+at x* costs the mass of a hyperplane {c.x = 1} holding x*; a basis c_1..c_r (r <= n) of
+the span of the cheap c's (mass <= eps) has every cheap hyperplane inside the union of
+its r hyperplanes, so backdoors are valid in at most n eps = n/(4 m_A(eta)) of the
+rounds (0.025 at n = 8), far below 8 eta: beta over all rounds cannot fail, even for
+`accept`. Its power
 is beta among valid rounds, on a cell played long enough for 100 valid rounds of
 `mixture` (5,000 rounds, under the `void` rule so that the defender decides only the
 valid ones). alpha has power on the uniform cube (`point-flip`, which finds no flip
