@@ -1,14 +1,19 @@
 """P15: the RFF/CLWE backdoor against smoothing (THEORY.md §6.2, §6.3): at the largest
 noise scale that costs at most 0.03 accuracy, the activated input still flips the
 smoothed backdoored model (flip rate >= 0.9): the trigger is far larger than any sigma
-the task tolerates, so smoothing fails here."""
+the task tolerates, so smoothing fails here.
+
+Negative control, through the same check: the clean model f under the same shifts.
+The shift is a large move along the secret direction, but f has no reason to answer it
+(its weights do not sit in the pancakes): at the same sigma its smoothed flip rate is
+about 0.1 here, far below 0.9. The flip is the backdoor's doing, not a property of large
+perturbations."""
 
 from __future__ import annotations
 
 import numpy as np
-from theory_ci import LEVEL
-
 import pytest
+from theory_ci import LEVEL
 
 from defendability import play, stats
 from defendability.attackers.rff_clwe import RFFCLWE
@@ -62,7 +67,7 @@ def test_smoothing_that_keeps_accuracy_leaves_the_backdoor_working(smoothed: dic
 
 def test_control_the_clean_model_does_not_flip(smoothed: dict) -> None:
     """The same check on f, the model trained without the backdoor, at the same sigma and
-    on the first 1,000 draws: its flip rate is about 1/2."""
+    on the first 1,000 draws: it flips on about 10% of them."""
     sigma = max(smoothed["kept"])
     x, x_act = smoothed["x"][:1000], smoothed["x_act"][:1000]
     assert flip_violations(smoothed["f"], x, x_act, sigma, np.random.default_rng(1517)) == ["flip rate"]
