@@ -1,8 +1,8 @@
 """Helpers for the predictions of THEORY.md §8.
 
 Each test fixes its seed and checks the prediction against a 99.9% Wilson interval
-computed from the round counts: wide enough that the ~60 statistical assertions of
-the suite do not fail by chance (Bonferroni), narrow enough to catch a wrong engine.
+computed from the round counts: wide enough that the suite's hundred-odd statistical
+assertions do not fail by chance (Bonferroni), narrow enough to catch a wrong engine.
 
 Power (THEORY.md §7): every prediction's check is written once, as a function that
 returns the parts of the prediction a result violates (an empty list when it holds),
