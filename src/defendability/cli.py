@@ -153,8 +153,8 @@ def list_components(kind: Optional[str] = typer.Argument(None, help="classes, at
         table.add_column("description")
         for name in registry.names(k):
             comp = registry.lookup(k, name)
-            # None: chosen when the match is known (from eps, or the class's natural learner)
-            params = ", ".join(f"{p.name}=" + ("auto" if p.default is None else registry.format_value(p.default))
+            # None: unset, chosen when the match is known (from eps, or the class's natural learner)
+            params = ", ".join(f"{p.name}=" + ("None" if p.default is None else registry.format_value(p.default))
                                for p in registry.parameters(comp))
             table.add_row(escape(name), escape(params) or "-", escape(registry.summary(comp)))
         _out.print(table)
