@@ -153,7 +153,9 @@ class VandalDefender(Defender):
             def score_and_decide(self, x):
                 scores, decisions = inner.score_and_decide(x)
                 scores, decisions = np.array(scores, copy=True), np.array(decisions, copy=True)
-                for obj in (cls, g.function, sampler, getattr(sampler, "_dist", None), rng, x, inner):
+                # what it was handed (its own detector, and caches the honest component keeps
+                # in its module, are its own: outside what the referee can protect in-process)
+                for obj in (cls, g.function, sampler, getattr(sampler, "_dist", None), rng, x):
                     vandalise(obj, damage)
                 return scores, decisions
 

@@ -118,6 +118,8 @@ def play(
     table.add_column("95% interval", justify="right")
     table.add_row("alpha (false alarm)", f"{result.alpha:.4f}", _fmt_ci(result.alpha_ci))
     table.add_row("beta (miss)", f"{result.beta:.4f}", _fmt_ci(result.beta_ci))
+    if result.valid_rounds and result.valid_rounds < result.rounds:
+        table.add_row("beta, valid rounds only", f"{result.beta_valid:.4f}", _fmt_ci(result.beta_valid_ci))
     table.add_row("alpha + beta", f"{result.error_sum:.4f}", _fmt_ci(result.error_sum_ci))
     table.add_row("win rate", f"{result.win_rate:.4f}", _fmt_ci(result.win_ci))
     if result.auroc is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -96,18 +96,21 @@ def table_disagreement(table: MemberTable, points: np.ndarray, labels: np.ndarra
     return mistakes / len(points)
 
 
-# One table per class object; dropped with the class. Module-level rather than on the
+# One table per class value (classes are equal by value, and the referee hands every
+# decision its own copy of the class): the last few. Module-level rather than on the
 # defender so that defenders stay picklable for parallel sweeps.
-_TABLES: "weakref.WeakKeyDictionary[FunctionClass, MemberTable]" = weakref.WeakKeyDictionary()
+_TABLES: "OrderedDict[FunctionClass, MemberTable]" = OrderedDict()
+KEPT_TABLES = 8
 
 
 def member_table(cls: FunctionClass) -> MemberTable | None:
     """The memo of ``cls``'s member labels, or ``None`` for classes that cannot enumerate."""
     try:
         table = _TABLES.get(cls)
-    except TypeError:  # a class that cannot be weakly referenced: no memo
+    except TypeError:  # a class that cannot be hashed: no memo
         table = None
     if table is not None:
+        _TABLES.move_to_end(cls)
         return table
     members = cls.members()
     if members is None:
@@ -115,6 +118,8 @@ def member_table(cls: FunctionClass) -> MemberTable | None:
     table = MemberTable(list(members))
     with contextlib.suppress(TypeError):  # unremembered, but still usable for this fit
         _TABLES[cls] = table
+        while len(_TABLES) > KEPT_TABLES:
+            _TABLES.popitem(last=False)
     return table
 
 

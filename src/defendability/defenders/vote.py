@@ -103,7 +103,8 @@ class Vote(Defender):
     Guarantee (derived, THEORY.md §2.1 and §3), with e = ``learner.expected_error(cls, k)``:
     alpha <= (8/3) e + exp(-N/32) and beta <= 8 e + exp(-N/32), provided tau = 1/2 and
     k*eps <= 1/4; ``guarantee`` returns ``None`` otherwise or when e is unknown.
-    Follows CHLX Theorem 4.1's defender with the voting learner of Hanneke et al. (2022).
+    Follows CHLX Theorem 4.1's defender: voters on independent batches. (The subset
+    voting scheme of Hanneke et al. (2022), one pool split into voters, is ``pool-vote``.)
     """
 
     @property
