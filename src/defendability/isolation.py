@@ -171,7 +171,8 @@ def _attacker_main(conn: Connection) -> None:
     """The attacker's round in its own process (see :class:`IsolatedAttacker`)."""
     def work() -> None:
         attacker, cls_bytes, eps, rng = pickle.loads(conn.recv_bytes())
-        dist, f = attacker.setup(pickle.loads(cls_bytes), eps, rng)
+        cls = pickle.loads(cls_bytes)  # the attacker's copy of the class for the round
+        dist, f = attacker.setup(cls, eps, rng)
         # the referee rebuilds D itself; a type it would not unpickle is converted here,
         # by the same rule it applies in its own process
         _send(conn, ("ok", (_pack(referee_distribution(dist)), _pack(f))))
@@ -180,11 +181,11 @@ def _attacker_main(conn: Connection) -> None:
             return
         if message[0] == "backdoor":
             _, x_star = message
-            _send(conn, ("ok", _pack(attacker.backdoor(pickle.loads(cls_bytes), dist, f, x_star, eps, rng))))
+            _send(conn, ("ok", _pack(attacker.backdoor(cls, dist, f, x_star, eps, rng))))
         elif message[0] == "plant":
             _, x = message
-            f_star = attacker.plant(pickle.loads(cls_bytes), dist, f, eps, rng)
-            x_act = attacker.activate(pickle.loads(cls_bytes), f_star, x, rng) if f_star is not None else None
+            f_star = attacker.plant(cls, dist, f, eps, rng)
+            x_act = attacker.activate(cls, f_star, x, rng) if f_star is not None else None
             _send(conn, ("ok", (_pack(f_star), _pack(x_act))))
 
     _guarded(conn, work)
