@@ -33,7 +33,7 @@ MATCHES = {
     "prf-flip": ("prf-flip", "prf-oracles:n=32", 1e-3),
     "signature": ("signature", "classifiers:data=digits,upsample=3", 0.01, "perturbation"),
     "rff-clwe": ("rff-clwe:features=100", "classifiers:data=gaussian,d=16,train=300,test=300", 0.2,
-                 "perturbation", 50),
+                 "perturbation", 60),
     "relu-sparse-pca": ("relu-sparse-pca:features=256,sparsity=32", "classifiers:data=gaussian,d=2048,train=200,test=200",
                         0.05, "perturbation", 80),
 }
@@ -46,7 +46,9 @@ def test_every_attacker_is_covered() -> None:
 # alpha = beta = 0 is a bound on beta, checked on at least 100 valid rounds (THEORY.md
 # §7): these matches get more rounds than the default 150 to have them. Two are
 # exceptions, at 30: an rff-clwe or relu-sparse-pca round trains or plants a model and
-# costs about a second; null never has a valid round.
+# costs about a second (rff-clwe plays 60 rounds for its 30: about a quarter of its
+# activations do not flip, and its rounds share a small pool of trained models, so the
+# valid count varies more than a binomial's); null never has a valid round.
 ROUNDS = {"mixture": 250, "point-flip": 300, "hanging-junta": 250}
 FEWER_VALID = {"null": 0, "rff-clwe": 30, "relu-sparse-pca": 30}
 

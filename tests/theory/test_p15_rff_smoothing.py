@@ -75,8 +75,11 @@ def test_control_the_clean_model_does_not_flip(smoothed: dict) -> None:
 
 def test_the_game_rounds_are_valid() -> None:
     # f and f* trained with different randomness differ on a few percent of natural inputs
-    # (the spread of two clean models): eps = 0.1 admits them; an eps below it does not
-    r = play(GAUSS, "rff-clwe", "accept", 0.1, rounds=15, seed=1516, mode="perturbation")
-    assert r.valid_rounds >= 8 and set(r.invalid_reasons) <= {"no_flip"}, r.invalid_reasons
+    # (the spread of two clean models): eps = 0.1 admits them (no round is too far); an
+    # eps below it does not. About a quarter of the activations do not flip (0.71-0.77 of
+    # rounds valid, measured on 150 rounds), and rounds share a small pool of trained
+    # models, so the count is checked loosely: at least 40% of 40 rounds.
+    r = play(GAUSS, "rff-clwe", "accept", 0.1, rounds=40, seed=1516, mode="perturbation")
+    assert r.valid_rounds >= 16 and set(r.invalid_reasons) <= {"no_flip"}, r.invalid_reasons
     tight = play(GAUSS, "rff-clwe", "accept", 0.001, rounds=5, seed=1516, mode="perturbation")
     assert tight.valid_rounds == 0 and set(tight.invalid_reasons) <= {"too_far", "no_flip"}
