@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_sweep.py
 	$(PY) benchmarks/bench_circuits.py
 	$(PY) benchmarks/bench_gkvz.py
+	$(PY) benchmarks/bench_isolation.py
+	$(PY) benchmarks/bench_import.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info .pytest_cache
