@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from theory_ci import error_sum_ci
+from theory_ci import coin_flip_violations
 from defendability import play
-from defendability.game import GameResult
 
 CASES = [
     ("subsets:N=5,d=5", 5, ["accept", "vote:learner=closure", "distill:learner=closure",
@@ -22,21 +21,6 @@ CASES = [
     ("parities:n=8", 8, ["vote:learner=span", "distill:learner=span", "boltzmann"]),
 ]
 ROUNDS = 500
-
-
-def coin_flip_violations(r: GameResult) -> list[str]:
-    """What P1 asserts of a match against `shatter` at eps = 1/d, as the parts violated:
-    every trigger had its flip, the attacker claims the bound 1, and alpha + beta = 1
-    within the 99.9% interval (win rate 1/2)."""
-    out = []
-    if r.valid_rounds != r.rounds:  # every trigger has a valid flip at eps = 1/d
-        out.append(f"valid rounds {r.valid_rounds} of {r.rounds}")
-    if r.lower_bound != 1.0:
-        out.append(f"lower bound {r.lower_bound}")
-    lo, hi = error_sum_ci(r)
-    if not lo <= 1.0 <= hi:
-        out.append(f"alpha + beta = {r.error_sum:.3f}, interval [{lo:.3f}, {hi:.3f}] excludes 1")
-    return out
 
 
 @pytest.mark.parametrize("cls,d,defender", [(c, d, x) for c, d, ds in CASES for x in ds])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 
 import pytest
-from theory_ci import error_sum_ci
+from theory_ci import coin_flip_violations
 
 from defendability import play
 from defendability.errors import IncompatibleError
@@ -37,21 +37,6 @@ def outcome(name: str) -> GameResult | str:
         return play(CLASS, "junta-flip", spec, EPS, rounds=ROUNDS, seed=81)
     except IncompatibleError as err:
         return str(err)
-
-
-def coin_flip_violations(r: GameResult) -> list[str]:
-    """What P8 asserts of a match against junta-flip with 2^-h <= eps, as the parts
-    violated: every trigger had its flip, the attacker claims the bound 1, and
-    alpha + beta = 1 within the 99.9% interval."""
-    out = []
-    if r.valid_rounds != r.rounds:  # 2^-h <= eps: every trigger has its flip
-        out.append(f"valid rounds {r.valid_rounds} of {r.rounds}")
-    if r.lower_bound != 1.0:
-        out.append(f"lower bound {r.lower_bound}")
-    lo, hi = error_sum_ci(r)
-    if not lo <= 1.0 <= hi:
-        out.append(f"alpha + beta = {r.error_sum:.3f}, interval [{lo:.3f}, {hi:.3f}] excludes 1")
-    return out
 
 
 @pytest.mark.parametrize("name", names("defenders"))

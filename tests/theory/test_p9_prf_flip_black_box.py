@@ -16,12 +16,11 @@ same check must reject it. What makes the others sit at a coin flip is the missi
 from __future__ import annotations
 
 import pytest
-from theory_ci import error_sum_ci
+from theory_ci import coin_flip_violations
 
 # imported for their registrations: prf-flip, prf-oracles, neighbours, estimator
 import defendability.learners.estimator  # noqa: F401
 from defendability import play
-from defendability.game import GameResult
 
 EPS = 1e-3
 
@@ -35,25 +34,13 @@ CASES = [
 ]
 
 
-def coin_flip_violations(r: GameResult) -> list[str]:
-    """What P9 asserts of a match, as the parts violated: every trigger got its one-point
-    flip (distance 2^-32), and alpha + beta = 1 within the 99.9% interval."""
-    out = []
-    if r.valid_rounds != r.rounds:
-        out.append(f"valid rounds {r.valid_rounds} of {r.rounds}")
-    lo, hi = error_sum_ci(r)
-    if not lo <= 1.0 <= hi:
-        out.append(f"alpha + beta = {r.error_sum:.3f}, interval [{lo:.3f}, {hi:.3f}] excludes 1")
-    return out
-
-
 @pytest.mark.parametrize("attacker,defender,rounds", CASES)
 def test_query_only_defenders_sit_at_a_coin_flip(attacker: str, defender: str, rounds: int) -> None:
     r = play("prf-oracles:n=32", attacker, defender, eps=EPS, rounds=rounds, seed=909)
-    assert coin_flip_violations(r) == [], (r.alpha, r.beta, r.invalid_reasons)
+    assert coin_flip_violations(r, claims_bound=False) == [], (r.alpha, r.beta, r.invalid_reasons)
 
 
 def test_control_the_key_holder_fails_the_check() -> None:
     r = play("prf-oracles:n=32", "prf-flip", "key-holder", eps=EPS, rounds=200, seed=909, trace=True)
-    violations = coin_flip_violations(r)
+    violations = coin_flip_violations(r, claims_bound=False)
     assert len(violations) == 1 and "excludes 1" in violations[0], (violations, r.invalid_reasons)

@@ -75,3 +75,20 @@ def rounds_to_refute_zero_error(bound: float, at_least: int = 400) -> int:
     while zero_error_upper(n) >= bound / 1.1:
         n += 100
     return n
+
+
+def coin_flip_violations(r: GameResult, claims_bound: bool = True) -> list[str]:
+    """What a "no defender beats a coin" prediction (P1, P8, P9) asserts of a match, as
+    the parts violated: every trigger had its flip (all rounds valid), the attacker
+    claims the bound alpha + beta >= 1 (unless ``claims_bound`` is False: a
+    computational hardness, P9, has no such bound), and alpha + beta = 1 within the
+    99.9% interval."""
+    out = []
+    if r.valid_rounds != r.rounds:
+        out.append(f"valid rounds {r.valid_rounds} of {r.rounds}")
+    if claims_bound and r.lower_bound != 1.0:
+        out.append(f"lower bound {r.lower_bound}")
+    lo, hi = error_sum_ci(r)
+    if not lo <= 1.0 <= hi:
+        out.append(f"alpha + beta = {r.error_sum:.3f}, interval [{lo:.3f}, {hi:.3f}] excludes 1")
+    return out
