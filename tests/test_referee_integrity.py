@@ -318,3 +318,55 @@ def test_distributions_with_forged_parameters_are_refused(bad):
     else:
         forged.points = forged.points.astype(object)
     assert referee_distribution(forged) is None
+
+
+class Keeper(Attacker):
+    """Keeps a secret for the round: setup returns it third; backdoor must get it back."""
+
+    name = "keeper"
+    SECRET = b"the attacker's key, 32 bytes....."
+
+    def setup(self, cls, eps, rng):
+        return UniformDiscrete(8), SubsetFunction(np.array([0]), cls.N), {"key": self.SECRET}
+
+    def backdoor(self, cls, dist, f, x_star, eps, rng, state=None):
+        assert state == {"key": self.SECRET}
+        return SubsetFunction(np.array([0, int(x_star)]) if int(x_star) else np.array([], dtype=np.int64), cls.N)
+
+
+def _holds(obj, needle, depth=4, seen=None):
+    """Whether ``needle`` (bytes) is reachable from ``obj`` through attributes and containers."""
+    seen = set() if seen is None else seen
+    if depth < 0 or id(obj) in seen:
+        return False
+    seen.add(id(obj))
+    if isinstance(obj, bytes):
+        return needle in obj
+    if isinstance(obj, dict):
+        return any(_holds(v, needle, depth - 1, seen) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return any(_holds(v, needle, depth - 1, seen) for v in obj)
+    own = getattr(obj, "__dict__", None)
+    return isinstance(own, dict) and any(_holds(v, needle, depth - 1, seen) for v in own.values())
+
+
+def test_the_attackers_state_goes_back_to_it_and_never_to_the_defender():
+    handed = SharedLog()
+
+    class Search(Defender):
+        name = "search"
+
+        def fit(self, cls, g, sampler, eps, rng):
+            handed.append(any(_holds(o, Keeper.SECRET) for o in (cls, g, g.function, sampler, rng)))
+
+            class _D(Detector):
+                def score(self, x):
+                    return np.zeros(len(x))
+
+            return _D()
+
+    r = Game("subsets:N=8,d=2", Keeper(), Search(), 0.2).play(rounds=12, seed=3)
+    assert r.valid_rounds > 0 and r.invalid_reasons.get("not_a_member", 0) == 0
+    assert handed and not any(handed)
+    # the search has power: it finds the secret where it is
+    assert _holds({"state": {"key": Keeper.SECRET}}, Keeper.SECRET)

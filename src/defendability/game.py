@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from . import stats
-from .attackers.base import Attacker
+from .attackers.base import Attacker, split_setup
 from .budget import exact_distance, within_budget
 from .classes.base import Counted, Function, FunctionClass
 from .defenders.base import Defender
@@ -246,21 +246,22 @@ class _AttackerRound:
         self.attacker, self.cls, self.eps, self.rng = attacker, private_copy(cls), eps, rng
         self.dist: Any = None
         self.f: Any = None
+        self.state: dict[str, Any] = {}  # the attacker's state for the round (split_setup)
 
     def setup(self) -> tuple[Any, Any]:
-        self.dist, self.f = self.attacker.setup(self.cls, self.eps, self.rng)
+        self.dist, self.f, self.state = split_setup(self.attacker.setup(self.cls, self.eps, self.rng))
         return self.dist, self.f
 
     def backdoor(self, x_star: np.ndarray) -> Any:
-        return self.attacker.backdoor(self.cls, self.dist, self.f, x_star, self.eps, self.rng)
+        return self.attacker.backdoor(self.cls, self.dist, self.f, x_star, self.eps, self.rng, **self.state)
 
     def plant(self, x: np.ndarray) -> tuple[Any, Any]:
         """(f*, x'): the planted backdoor and the attacker's activation of x (``None``
         when it planted none)."""
-        f_star = self.attacker.plant(self.cls, self.dist, self.f, self.eps, self.rng)
+        f_star = self.attacker.plant(self.cls, self.dist, self.f, self.eps, self.rng, **self.state)
         if f_star is None:
             return None, None
-        return f_star, self.attacker.activate(self.cls, f_star, x, self.rng)
+        return f_star, self.attacker.activate(self.cls, f_star, x, self.rng, **self.state)
 
     def close(self) -> None:
         pass

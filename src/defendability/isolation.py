@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from .attackers.base import split_setup
 from .classes.base import Counted
 from .spaces import Sampler, referee_distribution
 
@@ -172,7 +173,7 @@ def _attacker_main(conn: Connection) -> None:
     def work() -> None:
         attacker, cls_bytes, eps, rng = pickle.loads(conn.recv_bytes())
         cls = pickle.loads(cls_bytes)  # the attacker's copy of the class for the round
-        dist, f = attacker.setup(cls, eps, rng)
+        dist, f, state = split_setup(attacker.setup(cls, eps, rng))  # state stays in this process
         # the referee rebuilds D itself; a type it would not unpickle is converted here,
         # by the same rule it applies in its own process
         _send(conn, ("ok", (_pack(referee_distribution(dist)), _pack(f))))
@@ -181,11 +182,11 @@ def _attacker_main(conn: Connection) -> None:
             return
         if message[0] == "backdoor":
             _, x_star = message
-            _send(conn, ("ok", _pack(attacker.backdoor(cls, dist, f, x_star, eps, rng))))
+            _send(conn, ("ok", _pack(attacker.backdoor(cls, dist, f, x_star, eps, rng, **state))))
         elif message[0] == "plant":
             _, x = message
-            f_star = attacker.plant(cls, dist, f, eps, rng)
-            x_act = attacker.activate(cls, f_star, x, rng) if f_star is not None else None
+            f_star = attacker.plant(cls, dist, f, eps, rng, **state)
+            x_act = attacker.activate(cls, f_star, x, rng, **state) if f_star is not None else None
             _send(conn, ("ok", (_pack(f_star), _pack(x_act))))
 
     _guarded(conn, work)

@@ -81,6 +81,7 @@ from . import registry
 from .batches import Batches
 from .classes.base import Counted, Function, FunctionClass
 from .errors import IncompatibleError
+from .attackers.base import split_setup
 from .spaces import Distribution, Sampler
 
 __all__ = ["ContractError", "check_attacker", "check_class", "check_defender", "check_learner"]
@@ -412,13 +413,14 @@ def _attack(attacker: Any, fclass: FunctionClass, match: registry.Match, seed: i
     """One round's moves, as the referee asks them: ``(D, f, f*, x_backdoor, x_clean)``
     from the attacker's stream ``seed`` (the referee's draws from a stream of their own)."""
     own, referee = _rng(seed, 10), _rng(seed, 11)
-    dist, f = attacker.setup(fclass, match.eps, own)
+    dist, f, state = split_setup(attacker.setup(fclass, match.eps, own))
     shown, clean = dist.sample(referee, 2)
     if _planting(attacker, match.mode):
-        f_star = attacker.plant(fclass, dist, f, match.eps, own)
-        x_backdoor = shown if f_star is None else np.asarray(attacker.activate(fclass, f_star, shown.copy(), own))
+        f_star = attacker.plant(fclass, dist, f, match.eps, own, **state)
+        x_backdoor = shown if f_star is None else np.asarray(attacker.activate(fclass, f_star, shown.copy(), own,
+                                                                                **state))
     else:
-        f_star = attacker.backdoor(fclass, dist, f, shown.copy(), match.eps, own)
+        f_star = attacker.backdoor(fclass, dist, f, shown.copy(), match.eps, own, **state)
         x_backdoor = shown
     return dist, f, f_star, x_backdoor, clean
 

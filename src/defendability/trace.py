@@ -62,22 +62,25 @@ class Trace:
 
     def replay_setup(self) -> tuple["Distribution", "Function"]:
         """``(D, f)`` as the attacker chose them in this round (D as the referee uses it)."""
-        return self._setup(self.tape())
+        from .spaces import referee_distribution
+
+        dist, f, _ = self._setup(self.tape())
+        return referee_distribution(dist), f
 
     def replay_backdoor(self) -> "Function | None":
         """The backdoored function the attacker returned (backdoor side only): for
         ``x_star``, or planted (perturbation mode, and static mode for an attacker that
-        plants), in which case ``x_star`` is the natural input it was shown."""
+        plants), in which case ``x_star`` is the natural input it was shown. The later
+        call gets back what ``setup`` returned, its state included, as in the round."""
         if self.x_star is None:
             raise ValueError("the clean side's trace has no trigger: nothing was backdoored")
         rng = self.tape()
-        dist, f = self._setup(rng)
+        dist, f, state = self._setup(rng)
         if self.mode == "perturbation" or (self.mode == "static" and not self.attacker.triggered):
-            return self.attacker.plant(self.cls, dist, f, self.eps, rng)
-        return self.attacker.backdoor(self.cls, dist, f, self.x_star, self.eps, rng)
+            return self.attacker.plant(self.cls, dist, f, self.eps, rng, **state)
+        return self.attacker.backdoor(self.cls, dist, f, self.x_star, self.eps, rng, **state)
 
-    def _setup(self, rng: np.random.Generator) -> tuple["Distribution", "Function"]:
-        from .spaces import referee_distribution
+    def _setup(self, rng: np.random.Generator) -> tuple[Any, Any, dict[str, Any]]:
+        from .attackers.base import split_setup
 
-        dist, f = self.attacker.setup(self.cls, self.eps, rng)
-        return referee_distribution(dist), f
+        return split_setup(self.attacker.setup(self.cls, self.eps, rng))

@@ -28,9 +28,9 @@ EPS = 1e-3
 
 def _round(attacker, cls, seed=0):
     rng = np.random.default_rng(seed)
-    dist, f = attacker.setup(cls, EPS, rng)
+    dist, f, key = attacker.setup(cls, EPS, rng)
     x_star = dist.sample(np.random.default_rng(seed + 1000), 1)[0]
-    return dist, f, x_star, attacker.backdoor(cls, dist, f, x_star, EPS, rng)
+    return dist, f, x_star, attacker.backdoor(cls, dist, f, x_star, EPS, rng, state=key)
 
 
 def _near_and_far(x_star, rng, far=2000):
@@ -92,7 +92,7 @@ def test_circuit_mode_in_the_game():
     assert f.circuit.n_gates == prf_gate_count(32, 64) and f_star.circuit.n_gates == punctured_gate_count(32, 64)
     _check_flip_only_at_the_trigger(f, f_star, x_star)
     # the netlists are the documented constructions, with the key drawn from the rng
-    key = attacker._secret(f)
+    key = attacker.setup(cls, EPS, np.random.default_rng(0))[2]  # the key of _round(seed=0)
     assert isinstance(key, GoldreichGGM) and key.lam == 64
     assert f.circuit.key() == prf_circuit(key).key()
     assert f_star.circuit.key() == punctured_circuit(key, x_star).key()
@@ -111,7 +111,7 @@ def test_circuit_mode_with_a_standin(standin):
     for r in Game(cls, attacker, "accept", EPS).play_rounds(0, range(2)):
         assert r.status == "valid" and r.distance.upper <= EPS
     _, f, x_star, f_star = _round(attacker, cls)
-    key = attacker._secret(f)
+    key = attacker.setup(cls, EPS, np.random.default_rng(0))[2]  # the key of _round(seed=0)
     _check_flip_only_at_the_trigger(f, f_star, x_star)
     assert f.circuit.key() != prf_circuit(key).key()  # the stand-in changed the netlist
     if standin == "pad":
@@ -138,8 +138,8 @@ def test_deterministic_given_the_tape_and_replayable():
     rng = np.random.default_rng(np.random.SeedSequence(11, spawn_key=(2, 0)))
     x_star = np.ones(16, np.uint8)
     trace = Trace.from_stream(attacker, game.cls, 0.01, rng, x_star)
-    dist, f = attacker.setup(game.cls, 0.01, rng)
-    f_star = attacker.backdoor(game.cls, dist, f, x_star, 0.01, rng)
+    dist, f, key = attacker.setup(game.cls, 0.01, rng)
+    f_star = attacker.backdoor(game.cls, dist, f, x_star, 0.01, rng, state=key)
     assert trace.replay_setup()[1] == f
     assert trace.replay_backdoor() == f_star
 
@@ -147,8 +147,8 @@ def test_deterministic_given_the_tape_and_replayable():
 def test_no_backdoor_when_one_point_exceeds_the_budget():
     cls = PRFOracles(n=10)  # 2^-10 > 1e-4
     attacker = PRFFlip()
-    dist, f = attacker.setup(cls, 1e-4, np.random.default_rng(0))
-    assert attacker.backdoor(cls, dist, f, np.zeros(10, np.uint8), 1e-4, np.random.default_rng(0)) is None
+    dist, f, key = attacker.setup(cls, 1e-4, np.random.default_rng(0))
+    assert attacker.backdoor(cls, dist, f, np.zeros(10, np.uint8), 1e-4, np.random.default_rng(0), state=key) is None
     r = Game(cls, attacker, "accept", 1e-4).play_round(0, 0)
     assert r.status == "no_backdoor"
     r = Game(cls, attacker, "accept", 2.0 ** -10).play_round(0, 0)
@@ -178,15 +178,17 @@ def test_refuses_a_standin_the_class_cannot_hold():
         PRFFlip(standin="mask").setup(Circuits(n=32, max_gates=50_000), EPS, np.random.default_rng(0))
 
 
-def test_backdoor_needs_its_own_f():
+def test_backdoor_needs_the_key_its_setup_returned():
+    """The key is the round's state: setup returns it, the referee hands it back to
+    backdoor (never to the defender); without it there is no backdoor to make."""
     cls = PRFOracles(n=16)
     attacker = PRFFlip()
-    dist, f = attacker.setup(cls, EPS, np.random.default_rng(0))
-    stranger = cls.random_member(np.random.default_rng(1))
-    with pytest.raises(UserError, match="made by this attacker"):
-        attacker.backdoor(cls, dist, stranger, np.zeros(16, np.uint8), EPS, np.random.default_rng(0))
-    f_star = attacker.backdoor(cls, dist, Counted(f), np.zeros(16, np.uint8), EPS, np.random.default_rng(0))
+    dist, f, key = attacker.setup(cls, EPS, np.random.default_rng(0))
+    with pytest.raises(UserError, match="needs the key its setup"):
+        attacker.backdoor(cls, dist, f, np.zeros(16, np.uint8), EPS, np.random.default_rng(0))
+    f_star = attacker.backdoor(cls, dist, f, np.zeros(16, np.uint8), EPS, np.random.default_rng(0), state=key)
     assert cls.exact_distance(f, f_star, dist) == 2.0 ** -16
+    assert not hasattr(attacker, "_secrets")  # no cache of keys by the function's identity
 
 
 def test_spec_parameters_and_repr():

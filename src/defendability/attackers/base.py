@@ -45,7 +45,13 @@ class Attacker(Component, ABC):
 
     @abstractmethod
     def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
-        """Step 1: the distribution D and the original function f (a member of ``cls``)."""
+        """Step 1: the distribution D and the original function f (a member of ``cls``).
+
+        An attacker that keeps a secret for the round (a key it drew) returns it third,
+        ``(D, f, state)``: the referee keeps ``state``, never shows it to the defender,
+        and passes it back to this attacker's later calls of the round (``backdoor``,
+        ``plant``, ``activate``) as the keyword ``state`` (:func:`split_setup`). No
+        caches of secrets keyed by the function's identity."""
 
     @abstractmethod
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray,
@@ -94,3 +100,15 @@ class Attacker(Component, ABC):
     def lower_bound(self, cls: FunctionClass, eps: float) -> float | None:
         """A lower bound on alpha + beta that holds for every defender, if one is known."""
         return None
+
+
+def split_setup(answer: object) -> tuple[object, object, dict[str, object]]:
+    """``setup``'s answer as ``(D, f, extra)``, ``extra`` being the keywords for the
+    attacker's later calls of the round: ``{"state": state}`` when it returned a third
+    element (not ``None``), else empty. Anything but a pair or a triple gives
+    ``(None, None, {})``: the referee then voids the round (no distribution)."""
+    if type(answer) is not tuple or len(answer) not in (2, 3):
+        return None, None, {}
+    if len(answer) == 3 and answer[2] is not None:
+        return answer[0], answer[1], {"state": answer[2]}
+    return answer[0], answer[1], {}

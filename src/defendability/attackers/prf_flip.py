@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ from ..circuits.prf import (
     punctured_circuit,
     punctured_gate_count,
 )
-from ..classes.base import Counted, Function, FunctionClass
+from ..classes.base import Function, FunctionClass
 from ..classes.prf_oracles import PRFOracle, PuncturedPRFOracle
 from ..crypto.ggm import GGM, PRGS, SEED_BYTES
 from ..errors import IncompatibleError, UserError, check
@@ -35,7 +34,6 @@ MODES = {"prf-oracles": "oracle", "circuits": "circuit", "threshold-networks": "
 
 #: Functions made by ``setup`` whose secret the attacker keeps for ``backdoor`` (the
 #: referee calls ``backdoor`` right after ``setup``; a replayed trace does the same).
-KEPT_SECRETS = 8
 
 
 @register("attackers", "prf-flip")
@@ -63,9 +61,9 @@ class PRFFlip(Attacker):
     applies to the circuit forms only, ``prg`` to the oracle form only. f and f* differ
     exactly at x* (distance 2^-n); the attacker returns no backdoor when 2^-n > eps. Key material is
     drawn from the rng, so the attacker is deterministic given its random tape (a
-    replayed trace rebuilds K, f and f*). The key of the f that ``setup`` made is kept
-    for ``backdoor`` (the attacker's own secret, never handed to the referee); the last
-    :data:`KEPT_SECRETS` are kept.
+    replayed trace rebuilds K, f and f*). ``setup`` returns the key as the round's state
+    (``(D, f, key)``): the referee keeps it from the defender and hands it back to
+    ``backdoor``.
 
     No bound on alpha + beta holds for every defender (``lower_bound`` is ``None``): the
     hardness is computational (PRF security, and for white boxes iO, which the library
@@ -80,26 +78,6 @@ class PRFFlip(Attacker):
               f"prf-flip: lam must be an integer in [{MIN_LAM}, {MAX_LAM}], got {lam!r}")
         check(prg in PRGS, f"prf-flip: prg must be one of {', '.join(PRGS)}, got {prg!r}")
         self.standin, self.lam, self.prg = standin, lam, prg
-        self._secrets: OrderedDict[int, tuple[Function, Any]] = OrderedDict()
-
-    # -- the attacker's memory of its keys ------------------------------------------
-    def _keep(self, f: Function, secret: Any) -> None:
-        self._secrets[id(f)] = (f, secret)  # f is held, so its id is not reused meanwhile
-        while len(self._secrets) > KEPT_SECRETS:
-            self._secrets.popitem(last=False)
-
-    def _secret(self, f: Function) -> Any:
-        g = f.function if type(f) is Counted else f
-        kept = self._secrets.get(id(g))
-        if kept is None or kept[0] is not g:
-            raise UserError("prf-flip: backdoor() needs an f made by this attacker's setup() "
-                            "(the key is the attacker's secret)")
-        return kept[1]
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_secrets"] = OrderedDict()  # keys stay with the process that drew them
-        return state
 
     # -- the protocol ---------------------------------------------------------------
     @staticmethod
@@ -124,27 +102,28 @@ class PRFFlip(Attacker):
             raise IncompatibleError(f"prf-flip: the PRF circuits need n >= {MIN_N}, the class has n={n}")
         self._check_size(cls, self.padded_size(n), "the PRF circuits")
 
-    def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
+    def setup(self, cls: FunctionClass, eps: float,
+              rng: np.random.Generator) -> tuple[Distribution, Function, Any]:  # type: ignore[override]
+        """``(uniform D, f, key)``: the key is the round's state (see :class:`Attacker`)."""
         mode = self.mode(cls)
         n = cls.n
         if mode == "oracle":
             prf = GGM(rng.bytes(SEED_BYTES), n, self.prg)
-            f: Function = PRFOracle(prf)
-            self._keep(f, prf)
-            return UniformCube(n), f
+            return UniformCube(n), PRFOracle(prf), prf
         self._check_circuits(cls)
         key = GoldreichGGM.random(n, self.lam, rng)
-        f = self._wrap(cls, mode, self._disguise(cls, prf_circuit(key), n, rng))
-        self._keep(f, key)
-        return UniformCube(n), f
+        return UniformCube(n), self._wrap(cls, mode, self._disguise(cls, prf_circuit(key), n, rng)), key
 
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray,
-                 eps: float, rng: np.random.Generator) -> Function | None:
+                 eps: float, rng: np.random.Generator, state: Any = None) -> Function | None:
         mode = self.mode(cls)
         n = cls.n
         if not within_budget(2.0 ** -n, eps):
             return None  # the cheapest flip of a PRF is one point: 2^-n under uniform D
-        secret = self._secret(f)
+        if state is None:
+            raise UserError("prf-flip: backdoor() needs the key its setup() returned (state=...): the key is "
+                            "the attacker's secret")
+        secret = state
         x_star = np.asarray(x_star, dtype=np.uint8).reshape(-1)
         if mode == "oracle":
             flipped = 1 - int(secret.evaluate(x_star[None])[0])

@@ -14,7 +14,7 @@ from ..errors import UserError, check
 from ..registry import Match, build, register
 from ..spaces import Distribution, Sampler
 from ..trace import Trace
-from .base import Attacker
+from .base import Attacker, split_setup
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..defenders.base import Defender
@@ -75,7 +75,8 @@ class WorstCase(Attacker):
         return bound
 
     def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
-        return self.base.setup(cls, eps, rng)
+        dist, f, _ = split_setup(self.base.setup(cls, eps, rng))  # its own backdoor needs no base state
+        return dist, f
 
     def candidates(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray,
                    eps: float) -> list[Function]:
