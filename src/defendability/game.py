@@ -32,11 +32,8 @@ code, its random tape and, on the backdoor side, the trigger it was shown.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import functools
 import math
-import numbers
 import pickle
 import time
 from collections import Counter
@@ -53,9 +50,9 @@ from .defenders.base import Defender
 from .errors import IncompatibleError, ParameterError, check
 from .isolation import IsolatedAttacker, isolated_decision
 from .registry import build
-from .rules import INVALID_POLICIES, MIN_EPS, MODES, RULE_FIELDS, Rules  # noqa: F401 (re-exported)
-from .spaces import (Distribution, Empirical, FiniteDistribution, Gaussian, Sampler, UniformCube, UniformDiscrete,
-                     UniformInterval, referee_distribution)
+from .rules import INVALID_POLICIES, MIN_EPS, MODES, RULE_FIELDS, Rules, checked_budget  # noqa: F401 (re-exported)
+from .copies import fingerprint, freeze_arrays, member_copy, private_copy
+from .spaces import Distribution, Sampler, referee_distribution
 from .streams import LazyStreams, match_key
 from .trace import Trace
 
@@ -128,112 +125,6 @@ class Round:
     decide_seconds: float = field(compare=False)
 
 
-def private_copy(obj: Any) -> Any:
-    """A deep copy of ``obj`` for one player (or for the referee): nothing reachable from
-    it is shared with the original, so a player that changes what it is handed changes
-    only its own copy. (:func:`_replica`: faster than ``copy.deepcopy`` on the small
-    objects of a round, and it runs no copying hook an object might carry.)"""
-    return _replica(obj, {})
-
-
-def member_copy(f: object) -> Function | None:
-    """The referee's own copy of a function a player returned, or ``None`` if it is not a
-    :class:`Function` with a plain instance dictionary.
-
-    A replica (:func:`_replica`): a new object of each object's exact type with copies of
-    its attributes, arrays copied with their writeable flag, without calling any
-    ``__deepcopy__`` or ``__reduce__`` that the objects might carry. The referee then
-    checks and uses this copy, so nothing the attacker keeps a reference to can change
-    what was checked."""
-    if not isinstance(f, Function) or type(getattr(f, "__dict__", None)) is not dict:
-        return None
-    return _replica(f, {})
-
-
-_IMMUTABLE = (int, float, complex, bool, str, bytes, type(None), np.generic)
-
-
-def _immutable(array: np.ndarray) -> bool:
-    """Whether no Python code can write to ``array``: read-only all the way down to an
-    immutable ``bytes`` buffer (NumPy refuses to make such an array writeable again)."""
-    base: Any = array
-    while isinstance(base, np.ndarray):
-        if base.flags.writeable:
-            return False
-        base = base.base
-    return type(base) is bytes
-
-
-def frozen(array: np.ndarray) -> np.ndarray:
-    """A read-only copy of ``array`` over an immutable ``bytes`` buffer (see
-    :func:`_immutable`): safe to share with every player."""
-    array = np.ascontiguousarray(array)
-    return np.frombuffer(array.tobytes(), dtype=array.dtype).reshape(array.shape)
-
-
-def _freeze_arrays(obj: Any) -> Any:
-    """``obj`` with every array attribute replaced by a :func:`frozen` copy."""
-    for name, value in vars(obj).items():
-        if type(value) is np.ndarray:
-            setattr(obj, name, frozen(value))
-    return obj
-
-
-@functools.lru_cache(maxsize=1024)
-def _plain_type(kind: type) -> bool:
-    """Whether an instance of ``kind`` is wholly its ``__dict__``: made by
-    ``object.__new__``, with no slots anywhere in its type's MRO (an empty ``__slots__``,
-    as mixins declare, holds nothing)."""
-    slots = {name for klass in kind.__mro__ for name in getattr(klass, "__dict__", {}).get("__slots__", ())}
-    return kind.__new__ is object.__new__ and not (slots - {"__dict__", "__weakref__"})
-
-
-def _replica(value: Any, memo: dict[int, Any]) -> Any:
-    """A copy of ``value`` that shares nothing mutable with it (see :func:`member_copy`)."""
-    if type(value) in _IMMUTABLE or isinstance(value, np.generic):
-        return value
-    if id(value) in memo:
-        return memo[id(value)]
-    if type(value) is np.ndarray:
-        if _immutable(value):  # nobody can write to it: shared, not copied
-            return value
-        twin = value.copy()
-        twin.flags.writeable = value.flags.writeable
-    elif type(value) in (list, tuple, set, frozenset):
-        twin = type(value)(_replica(v, memo) for v in value)
-    elif type(value) is dict:
-        twin = {_replica(k, memo): _replica(v, memo) for k, v in value.items()}
-    elif type(getattr(value, "__dict__", None)) is dict and not isinstance(value, type) \
-            and _plain_type(type(value)):
-        twin = object.__new__(type(value))
-        memo[id(value)] = twin
-        twin.__dict__.update({k: _replica(v, memo) for k, v in vars(value).items()})
-    else:  # no plain instance dictionary (a C type, a builtin's subclass): the ordinary deep copy
-        twin = copy.deepcopy(value)
-    memo[id(value)] = twin
-    return twin
-
-
-def _fingerprint(dist: object) -> tuple | None:
-    """The content of a distribution of an exact library type, as plain values (its
-    type and every attribute; arrays by dtype, shape and bytes), or ``None``."""
-    own = getattr(dist, "__dict__", None)
-    if type(dist) not in _FINGERPRINTED or type(own) is not dict:
-        return None
-    parts: list[Any] = [type(dist)]
-    for name, value in sorted(own.items()):
-        if type(value) is np.ndarray:
-            parts.append((name, value.dtype.str, value.shape, value.tobytes()))
-        elif type(value) in (int, float, str, bool) or (type(value) is tuple and all(type(v) is int for v in value)):
-            parts.append((name, value))  # exact builtin types: == cannot be rigged
-        else:
-            return None
-    return tuple(parts)
-
-
-_FINGERPRINTED = (FiniteDistribution, UniformDiscrete, UniformCube, Gaussian, UniformInterval, Empirical)
-
-
 class _AttackerRound:
     """The attacker's side of one round, in the referee's process: the attacker gets its
     own copy of the class for the round and copies of the referee's inputs; the attacker
@@ -264,7 +155,7 @@ class _AttackerRound:
         return f_star, self.attacker.activate(self.cls, f_star, x, self.rng, **self.state)
 
     def close(self) -> None:
-        pass
+        """Nothing to release in one process (an isolated round ends its process)."""
 
 
 class Game:
@@ -354,13 +245,7 @@ class Game:
     isolate = property(lambda self: self.rules.isolate)
 
     def _budget(self, attacker: Attacker, budget: tuple[float, float] | None) -> tuple[float, float]:
-        if budget is not None:
-            return budget  # validated by Rules
-        value = attacker.perturbation_budget(self.cls)
-        ok = isinstance(value, tuple) and len(value) == 2 and all(
-            isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v < math.inf for v in value)
-        check(ok, f"the perturbation budget must be (l_inf, l2), two finite numbers >= 0, got {value!r}")
-        return float(value[0]), float(value[1])
+        return budget if budget is not None else checked_budget(attacker.perturbation_budget(self.cls))
 
     # -- one round -------------------------------------------------------------------
     def _decide(self, g: Function, dist: Distribution, x: np.ndarray, rng: np.random.Generator,
@@ -394,15 +279,15 @@ class Game:
         distribution content seen: attackers that return the same D every round (most do)
         cost one comparison instead of a rebuild. The remembered D is the referee's own
         and is never handed to a player (they get copies), so reusing it is safe."""
-        fingerprint = _fingerprint(dist)
-        if fingerprint is not None and fingerprint == self._last_dist[0]:
+        content = fingerprint(dist)
+        if content is not None and content == self._last_dist[0]:
             return self._last_dist[1]
         own = referee_distribution(dist)
         if own is not None:
             # its arrays made immutable, so that the copies handed to defenders share them
-            own = _freeze_arrays(own)
-        if fingerprint is not None and own is not None:
-            self._last_dist = (fingerprint, own)
+            own = freeze_arrays(own)
+            if content is not None:
+                self._last_dist = (content, own)
         return own
 
     def _attacker_round(self, rng: np.random.Generator) -> "_AttackerRound | IsolatedAttacker":

@@ -33,6 +33,15 @@ MIN_EPS = 1e-12
 MIN_DISTANCE_SAMPLES = 100
 
 
+def checked_budget(value: object) -> tuple[float, float]:
+    """A perturbation budget (l_inf, l2) as two floats; a one-line error unless it is a
+    pair of finite numbers >= 0."""
+    ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v < math.inf for v in value)
+    check(ok, f"the perturbation budget must be (l_inf, l2), two finite numbers >= 0, got {value!r}")
+    return float(value[0]), float(value[1])  # type: ignore[index]
+
+
 @dataclass(frozen=True)
 class Rules:
     """The referee's rules for one match (validated on construction; immutable).
@@ -70,11 +79,7 @@ class Rules:
         check(self.budget is None or self.mode != "random-trigger",
               "a perturbation budget is for modes perturbation and static, not random-trigger")
         if self.budget is not None:
-            value = self.budget
-            ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v < math.inf for v in value)
-            check(ok, f"the perturbation budget must be (l_inf, l2), two finite numbers >= 0, got {value!r}")
-            object.__setattr__(self, "budget", (float(value[0]), float(value[1])))
+            object.__setattr__(self, "budget", checked_budget(self.budget))
         check(isinstance(self.trace, bool), f"trace must be true or false, got {self.trace!r}")
         samples = self.distance_samples
         check(samples is None or (isinstance(samples, int) and not isinstance(samples, bool)
