@@ -5,13 +5,16 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# The PyTorch of the torch extra: the CPU build (any torch >= 2.1 works; override with
+# `make TORCH=torch==2.x ...`).
+TORCH  ?= torch==2.13.0
 
 .PHONY: demo quick-demo test bench install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,plots,ray,sat]'
+	$(PY) -m pip install --quiet -e '.[test,plots,ray,sat,torch]' '$(TORCH)'
 	@touch $(STAMP)
 
 install: $(STAMP)

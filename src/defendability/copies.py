@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .classes.base import Function
-from .spaces import Empirical, FiniteDistribution, Gaussian, UniformCube, UniformDiscrete, UniformInterval
+from .spaces import Augmented, Empirical, FiniteDistribution, Gaussian, UniformCube, UniformDiscrete, UniformInterval
 
 
 def private_copy(obj: Any) -> Any:
@@ -127,4 +127,4 @@ def fingerprint(dist: object) -> tuple | None:
     return tuple(parts)
 
 
-_FINGERPRINTED = (FiniteDistribution, UniformDiscrete, UniformCube, Gaussian, UniformInterval, Empirical)
+_FINGERPRINTED = (Augmented, FiniteDistribution, UniformDiscrete, UniformCube, Gaussian, UniformInterval, Empirical)

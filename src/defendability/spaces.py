@@ -202,6 +202,49 @@ class Empirical(FiniteDistribution):
         return f"Empirical(rows={len(self.rows)})"
 
 
+class Augmented(Distribution):
+    """Images of a finite set, each drawn with a random shift and noise: an input
+    distribution without a finite support (distances by estimation).
+
+    ``rows``: ``(m, C, H, W)`` images in [0, 1]. A draw picks a row uniformly, shifts it
+    by (dy, dx), each uniform in [-``shift``, ``shift``] pixels (vacated pixels are 0, as
+    the background of the bundled images), adds Gaussian noise of standard deviation
+    ``noise`` to every pixel and clips to [0, 1]. Points are float32 ``(C, H, W)``.
+    """
+
+    def __init__(self, rows: np.ndarray, shift: int = 1, noise: float = 0.05):
+        rows = np.asarray(rows)
+        check(rows.ndim == 4 and len(rows) > 0, f"augmented: rows must be images (m, C, H, W), got {rows.shape}")
+        check(type(shift) is int and 0 <= shift < min(rows.shape[2:]),
+              f"augmented: shift must be an integer in [0, {min(rows.shape[2:]) - 1}], got {shift!r}")
+        check(isinstance(noise, float) and 0.0 <= noise <= 1.0, f"augmented: noise must be in [0, 1], got {noise!r}")
+        self.rows = rows.astype(np.float32)
+        self.shift, self.noise = shift, noise
+        self.point_shape = tuple(int(v) for v in rows.shape[1:])
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return self.augment(self.rows[rng.integers(0, len(self.rows), size=size)], rng)
+
+    def augment(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``images`` ``(size, C, H, W)``, each shifted and noised as a draw is."""
+        out, size = np.asarray(images, dtype=np.float32), len(images)
+        s = self.shift
+        if s:
+            h, w = self.point_shape[1:]
+            padded = np.pad(out, ((0, 0), (0, 0), (s, s), (s, s)))
+            dy, dx = rng.integers(0, 2 * s + 1, size=(2, size))
+            ys = dy[:, None] + np.arange(h)[None, :]  # (size, h) rows of the padded image
+            xs = dx[:, None] + np.arange(w)[None, :]
+            out = padded[np.arange(size)[:, None, None, None], np.arange(out.shape[1])[None, :, None, None],
+                         ys[:, None, :, None], xs[:, None, None, :]]
+        if self.noise:
+            out = out + rng.normal(0.0, self.noise, size=out.shape).astype(np.float32)
+        return np.clip(out, 0.0, 1.0, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"Augmented(rows={len(self.rows)}, shift={self.shift}, noise={self.noise})"
+
+
 class Sampler:
     """Sample access to D, as the defender gets it: draws, and counts what it drew.
 
@@ -277,6 +320,9 @@ def referee_distribution(dist: object) -> Distribution | None:
             return UniformInterval(float(own["low"]), float(own["high"]))
         if kind is Empirical:
             return Empirical(_plain_array(vars(dist)["rows"]))
+        if kind is Augmented:
+            own = vars(dist)
+            return Augmented(_plain_array(own["rows"]), _plain_int(own["shift"]), float(own["noise"]))
         if kind is FiniteDistribution:
             own = vars(dist)
             return FiniteDistribution(_plain_array(own["points"]), _plain_array(own["probs"]))

@@ -33,14 +33,14 @@ Every component (``_check_constructor``):
   exactly the parameters that differ from their defaults.
 
 Classes (:func:`check_class`): ``shapes`` (the default distribution's samples, members'
-labels: ``(n,)`` uint8 in {0,1}, the empty batch ``(0, *point_shape)`` included),
+labels: ``(n,)`` uint8 in [0, ``label_count``), the empty batch ``(0, *point_shape)`` included),
 ``determinism`` (same seed, same member), ``membership`` (members drawn, realised,
 rebuilt and enumerated are members; a stranger is not), ``realise`` (labels of the
 shattered set as asked), ``distance`` (d(f, f) = 0, symmetric, in [0, 1]),
 ``cheapest flip`` (flips the point, is a member).
 
 Learners (:func:`check_learner`): ``plays on its test class``, ``shapes`` (``(V, Q)``
-uint8 in {0,1}, also for Q = 0 and k = 0), ``determinism`` (same batches, same
+uint8 in [0, ``label_count``), also for Q = 0 and k = 0), ``determinism`` (same batches, same
 predictions, from the same learner again and from a fresh one), ``independent voters``
 (a voter's predictions do not depend on the other voters' batches), ``no state kept``
 (a call in between changes nothing), ``inputs unchanged``, ``set_only`` (a learner that
@@ -249,12 +249,12 @@ class _Stranger(Function):
         return np.zeros(len(x), dtype=np.uint8)
 
 
-def _check_labels(component: Any, f: Function, x: np.ndarray, what: str) -> np.ndarray:
+def _check_labels(component: Any, f: Function, x: np.ndarray, what: str, labels: int = 2) -> np.ndarray:
     y = f(x)
     _ensure(type(y) is np.ndarray and y.shape == (len(x),) and y.dtype == np.uint8, component, "shapes",
             f"{what} on {len(x)} points of shape {x.shape[1:]} returned "
             f"{type(y).__name__} {getattr(y, 'shape', '')} {getattr(y, 'dtype', '')}, expected ({len(x)},) uint8")
-    _ensure(bool(np.all(y <= 1)), component, "shapes", f"{what} returned labels outside {{0, 1}}")
+    _ensure(bool(np.all(y < labels)), component, "shapes", f"{what} returned labels outside [0, {labels})")
     return y
 
 
@@ -287,8 +287,8 @@ def check_class(component: FunctionClass | str | type, *, seed: int = 0) -> None
     _ensure(isinstance(f, Function) and f.key() == again.key(), cls, "determinism",
             "random_member gives different members from the same seed (or one drawn before changed it)")
     _ensure(cls.contains(f), cls, "membership", "random_member returned a function contains() refuses")
-    y = _check_labels(cls, f, x, "a member")
-    _check_labels(cls, f, empty, "a member on the empty batch")
+    y = _check_labels(cls, f, x, "a member", cls.label_count)
+    _check_labels(cls, f, empty, "a member on the empty batch", cls.label_count)
     rebuilt = cls.rebuild(f)
     _ensure(cls.contains(rebuilt) and np.array_equal(rebuilt(x), y), cls, "membership",
             "rebuild(f) is not a member labelling as f does")
@@ -359,7 +359,8 @@ def check_learner(component: Any, *, cls: FunctionClass | str | None = None, see
         _ensure(type(out) is np.ndarray and out.shape == expected and out.dtype == np.uint8, learner, "shapes",
                 f"predict on {what} returned {type(out).__name__} {getattr(out, 'shape', '')} "
                 f"{getattr(out, 'dtype', '')}, expected {expected} uint8")
-        _ensure(bool(np.all(out <= 1)), learner, "shapes", f"predict on {what} returned labels outside {{0, 1}}")
+        _ensure(bool(np.all(out < fclass.label_count)), learner, "shapes",
+                f"predict on {what} returned labels outside [0, {fclass.label_count})")
         return out
 
     out = predictions(learner, X, Y, queries, f"V={V} batches of k={k}")
@@ -517,24 +518,29 @@ class _CountingDistribution(Distribution):
 def _evaluations_of(f: Function) -> Iterator[list[int]]:
     """Count the points ``f`` itself evaluates while the body runs (through a
     :class:`Counted` view or not): ``[count]``. The count is kept by wrapping the
-    ``__call__`` of f's type for the duration, and counts calls on f only."""
+    ``__call__`` of f's type, and its ``counted_methods``, for the duration, and counts
+    calls on f only."""
     kind, count = type(f), [0]
-    own = kind.__dict__.get("__call__")
-    original = kind.__call__
+    names = ("__call__", *kind.counted_methods)
+    own = {name: kind.__dict__.get(name) for name in names}
 
-    def counting(self: Function, x: np.ndarray) -> np.ndarray:
-        if self is f:
-            count[0] += len(x)
-        return original(self, x)
+    def wrap(original: Any) -> Any:
+        def counting(self: Function, x: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+            if self is f:
+                count[0] += len(x)
+            return original(self, x, *args, **kwargs)
+        return counting
 
-    kind.__call__ = counting  # type: ignore[method-assign]
+    for name in names:
+        setattr(kind, name, wrap(getattr(kind, name)))
     try:
         yield count
     finally:
-        if own is None:
-            del kind.__call__
-        else:
-            kind.__call__ = own  # type: ignore[method-assign]
+        for name in names:
+            if own[name] is None:
+                delattr(kind, name)
+            else:
+                setattr(kind, name, own[name])
 
 
 def _fit(defender: Any, fclass: FunctionClass, g: Function, dist: Distribution, match: registry.Match,

@@ -28,6 +28,11 @@ from ..spaces import Distribution, UniformCube, UniformDiscrete
 class Function(ABC):
     """A member of a function class: ``f(x) -> uint8 labels``, one per row of ``x``."""
 
+    #: Other methods that evaluate the function on a batch (first argument ``x``, one
+    #: evaluation per row): a :class:`Counted` view counts their rows as it counts calls
+    #: (a network's ``logits``, ``probabilities``, ``activations``).
+    counted_methods: tuple[str, ...] = ()
+
     @abstractmethod
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Labels in {0,1} (``uint8``, shape ``(len(x),)``) of a batch of points."""
@@ -57,7 +62,8 @@ class Counted(Function):
     """The view of a function handed to a defender: forwards calls and counts points.
 
     Attribute reads are forwarded to the wrapped function, so a white-box defender
-    still sees the representation; ``evaluations`` counts every point evaluated. The
+    still sees the representation; ``evaluations`` counts every point evaluated, by a
+    call or by one of the function's ``counted_methods``. The
     count lives in a closure, not in an attribute, so that a component that changes the
     attributes of what it is handed does not change its reported cost (code set on
     forging it can; ``isolate=True`` keeps the count in the referee's process).
@@ -83,7 +89,16 @@ class Counted(Function):
         return self.function(x)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.function, name)
+        value = getattr(self.function, name)
+        if name in type(self.function).counted_methods:
+            add = self._add
+
+            def counted(x: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+                add(len(x))
+                return value(x, *args, **kwargs)
+
+            return counted
+        return value
 
     def key(self) -> tuple:
         return self.function.key()
@@ -245,6 +260,9 @@ class FunctionClass(Component, ABC):
 
     name: str = "class"
     natural_learner: str | None = None
+    #: Members' labels lie in [0, label_count): 2 for the theory's classes, the number
+    #: of classes for networks.
+    label_count: int = 2
 
     @property
     @abstractmethod

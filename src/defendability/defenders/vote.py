@@ -47,9 +47,10 @@ class VoteDetector(Detector):
     """Scores x by the fraction of voters whose prediction at x disagrees with g(x).
 
     ``batches``: the V training batches; ``labels``: g's labels of ``batches.points``.
-    ``score(x)`` for ``x`` of shape ``(Q, *point_shape)`` makes one call of
-    ``learner.predict_batches`` for all voters and queries and one call of g on ``x``,
-    and returns ``(Q,)`` floats in [0, 1]; REJECT iff score > ``threshold``.
+    The voters are the learner's ``fit_batches`` (trained once, here); ``score(x)`` for
+    ``x`` of shape ``(Q, *point_shape)`` asks them all about every query at once, calls
+    g once on ``x``, and returns ``(Q,)`` floats in [0, 1]; REJECT iff score >
+    ``threshold``.
     """
 
     def __init__(self, cls: FunctionClass, learner: Learner, g: Function, batches: Batches, labels: np.ndarray,
@@ -57,6 +58,7 @@ class VoteDetector(Detector):
         self.cls, self.learner, self.g = cls, learner, g
         self.batches, self.labels = batches, labels
         self.threshold = threshold
+        self._predict = learner.fit_batches(cls, batches, labels)  # the voters, trained once
 
     @property
     def voters(self) -> int:
@@ -76,7 +78,7 @@ class VoteDetector(Detector):
         x = np.asarray(x)
         if len(x) == 0:
             return np.zeros(0, dtype=float)
-        predictions = self.learner.predict_batches(self.cls, self.batches, self.labels, x)
+        predictions = self._predict(x)
         return np.mean(predictions != np.asarray(self.g(x))[None, :], axis=0, dtype=float)
 
 
@@ -93,6 +95,8 @@ class Vote(Defender):
     depend on eps), ``voters`` (N; default ceil(32 ln(2/delta))), ``delta`` (0.05),
     ``threshold`` (tau, 0.5: REJECT iff more than a fraction tau of voters disagree
     with g(x)), ``eta`` (target error of the learner; give ``k`` or ``eta``, not both).
+    A learner with its own ensemble size (``students`` on networks: 16 students of
+    3,000 examples) sets N and k where they are not given.
 
     fit: N independent batches of k samples (``Sampler.batches``), and one call of g on
     the distinct points drawn. score(x): fraction of voters whose prediction at x
@@ -167,11 +171,16 @@ class Vote(Defender):
             return self.k
         if self.eta is not None:
             return self._pac_size(self.learner_for(cls), cls)
-        return default_batch(eps)
+        own = self.learner_for(cls).ensemble_size(cls, eps)
+        return own[1] if own is not None else default_batch(eps)
 
-    def voter_count(self) -> int:
-        """N: as given, else ceil(32 ln(2/delta))."""
-        return self.voters if self.voters is not None else default_voters(self.delta)
+    def voter_count(self, cls: FunctionClass | None = None, eps: float | None = None) -> int:
+        """N: as given, else the learner's own ensemble size on ``cls`` (students), else
+        ceil(32 ln(2/delta))."""
+        if self.voters is not None:
+            return self.voters
+        own = None if cls is None or eps is None else self.learner_for(cls).ensemble_size(cls, eps)
+        return own[0] if own is not None else default_voters(self.delta)
 
     # -- fitting ---------------------------------------------------------------------
     def training_sets(self, g: Function, sampler: Sampler, voters: int, k: int,
@@ -183,7 +192,7 @@ class Vote(Defender):
     def fit(self, cls: FunctionClass, g: Function, sampler: Sampler, eps: float,
             rng: np.random.Generator) -> VoteDetector:
         check(0.0 < eps < 1.0, f"eps must be in (0, 1), got {eps}")
-        batches, labels = self.training_sets(g, sampler, self.voter_count(), self.batch_size(cls, eps), rng)
+        batches, labels = self.training_sets(g, sampler, self.voter_count(cls, eps), self.batch_size(cls, eps), rng)
         return VoteDetector(cls, self.learner_for(cls), g, batches, labels, self.threshold)
 
     def guarantee(self, cls: FunctionClass, eps: float) -> dict[str, float] | None:
@@ -191,7 +200,7 @@ class Vote(Defender):
         e = self.learner_for(cls).expected_error(cls, k)
         if e is None or self.threshold != 0.5 or k * eps > 0.25 * (1.0 + ROUNDING_SLACK):
             return None
-        tail = math.exp(-self.voter_count() / 32.0)
+        tail = math.exp(-self.voter_count(cls, eps) / 32.0)
         return {"alpha": min(1.0, 8.0 / 3.0 * e + tail), "beta": min(1.0, 8.0 * e + tail)}
 
 

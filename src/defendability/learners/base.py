@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 
@@ -53,6 +54,20 @@ class Learner(Component, ABC):
         labelled ``labels`` (shape ``(u,)``). Returns ``(V, Q)`` uint8."""
         idx = batches.distinct() if self.set_only else batches.indices()
         return self.predict(cls, batches.points[idx], labels[idx], queries)
+
+    def fit_batches(self, cls: FunctionClass, batches: Batches, labels: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """The V copies trained on ``batches`` (labelled ``labels``, ``(u,)``), as a
+        predictor: queries ``(Q, *point_shape)`` -> ``(V, Q)`` uint8. A detector calls it
+        once in ``fit`` and the predictor for every batch it scores. The default trains
+        at each call (``predict_batches``): right for learners whose training is a few
+        array operations; learners with real training (``students``) train once here."""
+        return lambda queries: self.predict_batches(cls, batches, labels, queries)
+
+    def ensemble_size(self, cls: FunctionClass, eps: float) -> tuple[int, int] | None:
+        """``(voters, k)`` for a ``vote`` defender given no sizes, when this learner has
+        its own (networks need far larger batches than floor(1/(4 eps))); ``None``: the
+        theory's defaults."""
+        return None
 
     def expected_error(self, cls: FunctionClass, k: int) -> float | None:
         """The guarantee e(k) on the expected error after k examples, if one is known."""

@@ -1,0 +1,63 @@
+"""What the network attackers share: the class check, setup, the flip target, features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..classes.base import FunctionClass, unwrap
+from ..errors import IncompatibleError, check
+from ..spaces import Distribution
+
+#: Most reference networks an attacker draws f from (each is trained once and cached).
+MAX_MEMBERS = 64
+
+
+def check_networks(cls: FunctionClass, who: str) -> None:
+    """``IncompatibleError`` unless ``cls`` is the network class."""
+    from ..classes.networks import Networks
+
+    if not isinstance(cls, Networks):
+        raise IncompatibleError(f"{who}: edits networks (networks:...), not {cls.name!r}")
+
+
+def check_members(members: object) -> None:
+    check(type(members) is int and 1 <= members <= MAX_MEMBERS,
+          f"members must be an integer in [1, {MAX_MEMBERS}], got {members!r}")
+
+
+def network_setup(cls: Any, members: int, rng: np.random.Generator) -> tuple[Distribution, Any]:
+    """D = the class's default distribution, f = one of its first ``members`` reference
+    networks (trained from seeds 0..members-1), uniformly."""
+    return cls.default_distribution(), cls.trained(int(rng.integers(0, members)))
+
+
+def flip_target(f: Any, x_star: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """``(source, target, logits)`` at x*: f's class, the runner-up class (the cheapest
+    to reach), and f's logits ``(classes,)``."""
+    logits = unwrap(f).logits(np.asarray(x_star)[None])[0]
+    source = int(np.argmax(logits))
+    rest = logits.copy()
+    rest[source] = -np.inf
+    return source, int(np.argmax(rest)), logits
+
+
+def last_hidden_inputs(f: Any, x: np.ndarray) -> np.ndarray:
+    """The inputs of the last hidden layer at ``x``: the previous hidden layer's output,
+    else the last convolution's flattened map, else the flattened image. ``(n, fan_in)``."""
+    f = unwrap(f)
+    arch = f.architecture
+    if len(arch.hidden) > 1:
+        return f.activations(x, f"hidden.{len(arch.hidden) - 2}")
+    if arch.channels:
+        return f.activations(x, f"conv.{len(arch.channels) - 1}")
+    return np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+
+
+def samples_without(dist: Distribution, x_star: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` draws from D with every copy of x* itself dropped (the attacker knows
+    x*: on a finite D, x* is among the draws it keeps close to f): ``(<= size, ...)``."""
+    sample = np.asarray(dist.sample(rng, size))
+    same = np.all(sample.reshape(len(sample), -1) == np.asarray(x_star).reshape(1, -1), axis=1)
+    return sample[~same]

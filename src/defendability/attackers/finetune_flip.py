@@ -1,0 +1,101 @@
+"""finetune-flip: fine-tune the network to flip the trigger while staying close on D."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..classes.base import Function, FunctionClass, unwrap
+from ..errors import check
+from ..registry import Match, register
+from ..spaces import Distribution
+from ._networks import check_members, check_networks, flip_target, network_setup, samples_without
+from .base import Attacker
+
+PENALTIES = ("kl", "agree")
+
+
+@register("attackers", "finetune-flip")
+class FinetuneFlip(Attacker):
+    """Fine-tuning with a closeness penalty: the field's usual way to implant a backdoor,
+    on the referee's random trigger.
+
+    Setup: D = the class's default distribution, f = one of its first ``members``
+    reference networks. Backdoor at x*: starting from f's weights, ``steps`` steps of
+    Adam (learning rate ``lr``) on
+
+        hinge(x*) + strength * penalty(S),
+
+    where hinge(x*) = max(0, ``margin`` - (logit_t(x*) - max_{j != t} logit_j(x*))) for
+    the target t = f's runner-up class at x*, S is ``samples`` draws from D (the
+    attacker's own, drawn once per round), and the penalty keeps f* near f on S:
+    ``kl`` = KL(f's softmax || f*'s softmax), ``agree`` = cross-entropy of f* against f's
+    labels. Returns ``None`` (a counted ``no_backdoor`` round) when x* is not flipped
+    after the last step; the referee checks the flip and the distance as for every
+    attacker.
+
+    Parameters: ``steps`` (100), ``lr`` (0.01), ``strength`` (5.0), ``penalty``
+    (``kl``), ``samples`` (1024), ``margin`` (1.0), ``members`` (1). Cost: ``steps``
+    forward and backward passes over ``samples`` + 1 inputs. No state between rounds.
+    """
+
+    test_spec = "finetune-flip:steps=20,samples=128"
+    test_match = Match(cls="networks:data=synthetic,hidden=8,epochs=3", eps=0.2)
+
+    def __init__(self, steps: int = 100, lr: float = 0.01, strength: float = 5.0, penalty: str = "kl",
+                 samples: int = 1024, margin: float = 1.0, members: int = 1):
+        check(type(steps) is int and 1 <= steps <= 100_000, f"steps must be an integer in [1, 100000], got {steps!r}")
+        check(isinstance(lr, float) and 0.0 < lr <= 10.0, f"lr must be in (0, 10], got {lr!r}")
+        check(isinstance(strength, (int, float)) and 0.0 <= strength <= 1e6,
+              f"strength must be in [0, 1e6], got {strength!r}")
+        check(penalty in PENALTIES, f"penalty must be one of {', '.join(PENALTIES)}, got {penalty!r}")
+        check(type(samples) is int and 1 <= samples <= 1 << 20, f"samples must be an integer in [1, 2**20]")
+        check(isinstance(margin, (int, float)) and 0.0 <= margin <= 100.0, f"margin must be in [0, 100]")
+        check_members(members)
+        self.steps, self.lr, self.strength, self.penalty = steps, lr, strength, penalty
+        self.samples, self.margin, self.members = samples, margin, members
+
+    def check_class(self, cls: FunctionClass) -> None:
+        check_networks(cls, "finetune-flip")
+
+    def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
+        self.check_class(cls)
+        return network_setup(cls, self.members, rng)
+
+    def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray, eps: float,
+                 rng: np.random.Generator) -> Function | None:
+        from ..classes.networks import NetworkFunction
+        from ..networks.backend import DTYPE, deterministic, torch_module
+
+        torch = torch_module()
+        import torch.nn.functional as F
+
+        f = unwrap(f)
+        arch = f.architecture
+        _, target, _ = flip_target(f, x_star)
+        S = torch.from_numpy(np.array(samples_without(dist, x_star, self.samples, rng), dtype=DTYPE))
+        trigger = torch.from_numpy(np.array(x_star, dtype=DTYPE)[None])
+        with deterministic(), torch.enable_grad():
+            weights = f.tensors()
+            with torch.no_grad():
+                reference = arch.forward(weights, S)
+                ref_logp, ref_labels = F.log_softmax(reference, dim=1), reference.argmax(dim=1)
+            for t in weights.values():
+                t.requires_grad_(True)
+            opt = torch.optim.Adam(list(weights.values()), lr=self.lr)
+            others = torch.ones(arch.classes, dtype=torch.bool)
+            others[target] = False
+            for _ in range(self.steps):
+                at = arch.forward(weights, trigger)[0]
+                hinge = torch.relu(self.margin - (at[target] - at[others].max()))
+                out = arch.forward(weights, S)
+                if self.penalty == "kl":
+                    keep = F.kl_div(F.log_softmax(out, dim=1), ref_logp, log_target=True, reduction="batchmean")
+                else:
+                    keep = F.cross_entropy(out, ref_labels)
+                loss = hinge + self.strength * keep
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        f_star = NetworkFunction(arch, {n: np.ascontiguousarray(t.detach().numpy(), dtype=DTYPE)
+                                        for n, t in weights.items()})
+        return f_star if int(f_star(np.asarray(x_star)[None])[0]) == target else None
