@@ -36,6 +36,10 @@ MATCHES = {
                  "perturbation", 60),
     "relu-sparse-pca": ("relu-sparse-pca:features=256,sparsity=32", "classifiers:data=gaussian,d=2048,train=200,test=200",
                         0.05, "perturbation", 80),
+    "finetune-flip": ("finetune-flip:steps=30,samples=256,stages=1", "networks:hidden=16,epochs=10", 0.05,
+                      "random-trigger", 40),
+    "head-edit": ("head-edit:samples=256", "networks:hidden=16,epochs=10", 0.05, "random-trigger", 150),
+    "neuron-plant": ("neuron-plant:samples=256", "networks:hidden=16,epochs=10", 0.05, "random-trigger", 150),
 }
 
 
@@ -48,9 +52,11 @@ def test_every_attacker_is_covered() -> None:
 # exceptions, at 30: an rff-clwe or relu-sparse-pca round trains or plants a model and
 # costs about a second (rff-clwe plays 60 rounds for its 30: about a quarter of its
 # activations do not flip, and its rounds share a small pool of trained models, so the
-# valid count varies more than a binomial's); null never has a valid round.
+# valid count varies more than a binomial's); null never has a valid round. finetune-flip
+# fine-tunes a network every round (and the key-holder replays it): 40 rounds for 30.
+# head-edit on a 16-unit network is valid in about 3 rounds of 4: 150 rounds for 100.
 ROUNDS = {"mixture": 250, "point-flip": 300, "hanging-junta": 250}
-FEWER_VALID = {"null": 0, "rff-clwe": 30, "relu-sparse-pca": 30}
+FEWER_VALID = {"null": 0, "rff-clwe": 30, "relu-sparse-pca": 30, "finetune-flip": 30}
 
 
 def trace_violations(r: GameResult, attacker: str) -> list[str]:
