@@ -384,3 +384,36 @@ def test_cells_of_one_defender_in_two_modes_are_grouped_apart():
     assert [defender_label(r) for r in rows] == ["key-holder", "key-holder [static]", "key-holder [perturbation]"]
     assert sorted(key[2] for key, _ in cell_groups(rows)) == ["key-holder", "key-holder [perturbation]",
                                                                "key-holder [static]"]
+
+
+def _detection_row(defender, attacker, auroc, evaluations, mode="random-trigger", cls="networks:hidden=64"):
+    params = {} if mode == "random-trigger" else {"mode": mode}
+    return {"class": cls, "attacker": attacker, "defender": defender, "auroc": auroc, "eps": 0.02,
+            "vc_dimension": 4810, "params": json.dumps(params),
+            "cost": json.dumps({"evaluations_per_decision": evaluations})}
+
+
+def test_detection_figure_plots_auroc_against_evaluations_per_decision(tmp_path):
+    """One panel per (attacker, mode), one point per graded defender: x is the referee's
+    evaluations per decision, y the stored AUROC; ungraded cells and lone defenders drop."""
+    from defendability.experiments.figures import detection_figures, draw_detection_figure
+
+    rows = [_detection_row("vote", "finetune-flip", 0.97, 48001.0),
+            _detection_row("strip", "finetune-flip", 0.46, 20100.0),
+            _detection_row("mahalanobis", "finetune-flip", 0.81, 1201.0),
+            _detection_row("accept", "finetune-flip", None, 0.0),
+            _detection_row("strip", "patch-poison", 0.99, 20100.0, mode="perturbation"),
+            _detection_row("mahalanobis", "patch-poison", 1.0, 1201.0, mode="perturbation"),
+            _detection_row("vote", "head-edit", 0.7, 48001.0),  # alone against its attacker: no panel
+            _detection_row("vote", "mixture", 0.9, 100.0, cls="subsets:N=16,d=4")]  # alone in its family
+    (spec,) = detection_figures(rows)
+    assert spec.stem == "detection-01-networks"
+    assert [p.measure for p in spec.panels] == ["finetune-flip (random-trigger)", "patch-poison (perturbation)"]
+    finetune = {s.label: (s.x, s.y) for s in spec.panels[0].series}
+    assert finetune == {"mahalanobis": ((1201.0,), (0.81,)), "strip": ((20100.0,), (0.46,)),
+                        "vote": ((48001.0,), (0.97,))}
+    # one style per defender across panels, so a defender looks the same everywhere
+    styles = {s.label: s.style for p in spec.panels for s in p.series}
+    assert len(set(styles.values())) == len(styles)
+    assert draw_detection_figure(spec, tmp_path / "d.png").stat().st_size > 0
+    assert detection_figures([r for r in rows if r["defender"] == "vote"]) == []

@@ -40,6 +40,7 @@ MATCHES = {
                       "random-trigger", 40),
     "head-edit": ("head-edit:samples=256", "networks:hidden=16,epochs=10", 0.05, "random-trigger", 150),
     "neuron-plant": ("neuron-plant:samples=256", "networks:hidden=16,epochs=10", 0.05, "random-trigger", 150),
+    "patch-poison": ("patch-poison:epochs=5", "networks:hidden=16,epochs=10", 0.1, "perturbation", 40),
 }
 
 
@@ -55,8 +56,10 @@ def test_every_attacker_is_covered() -> None:
 # valid count varies more than a binomial's); null never has a valid round. finetune-flip
 # fine-tunes a network every round (and the key-holder replays it): 40 rounds for 30.
 # head-edit on a 16-unit network is valid in about 3 rounds of 4: 150 rounds for 100.
+# patch-poison trains on a poisoned split every round: 40 rounds for 30 (a natural input
+# already of the target class gives no flip).
 ROUNDS = {"mixture": 250, "point-flip": 300, "hanging-junta": 250}
-FEWER_VALID = {"null": 0, "rff-clwe": 30, "relu-sparse-pca": 30, "finetune-flip": 30}
+FEWER_VALID = {"null": 0, "rff-clwe": 30, "relu-sparse-pca": 30, "finetune-flip": 30, "patch-poison": 30}
 
 
 def trace_violations(r: GameResult, attacker: str) -> list[str]:

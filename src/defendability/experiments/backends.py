@@ -85,7 +85,11 @@ def play_chunk(cell: Cell, start: int, stop: int, game: Game | None = None) -> C
 def _worker_init(parent: int) -> None:
     """In each pool worker: exit when the main process (pid ``parent``) goes away, so
     that a killed run leaves no workers behind (an orphan is re-parented: ``getppid``
-    changes, also when the main process died before this ran)."""
+    changes, also when the main process died before this ran). PyTorch, if a cell
+    imports it, starts with one thread (OMP_NUM_THREADS, read when torch is first
+    imported): the workers are the parallelism, as for BLAS in :func:`play_chunk`, and
+    several multi-threaded workers on the same cores slow each other down many times over."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     def watch() -> None:
         while True:

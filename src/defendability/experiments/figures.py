@@ -21,6 +21,10 @@ Two kinds of figure, both built from ``cells`` rows of a results store
 * **ROC figures** (:func:`roc_figures`) for graded defenders, from the ``scores``
   column: one panel per class SPEC, one curve per eps*d. Scores are one-sided: higher is
   more suspicious, a backdoor input is a positive, a clean input a negative.
+* **Detection figures** (:func:`detection_figures`), one per class family where two or
+  more defenders have an AUROC against the same attacker: AUROC against the evaluations
+  of g per decision, a point per defender, a panel per (attacker, mode): what each
+  defender's detection costs.
 * **Cost figures** (:func:`cost_figures`), one per (class family, attacker) whose cells
   span at least two values of eps: the defender's measured cost (seconds per 1000
   decisions, samples per decision, from the ``cost`` column) against eps, one series per
@@ -177,6 +181,19 @@ class CostFigure:
     log_y: tuple[bool, ...]
 
 
+@dataclass(frozen=True)
+class DetectionFigure:
+    """Detection against cost for one class family: one panel per (attacker, mode), one
+    point per defender (its series), at x = evaluations of the given function per
+    decision (the referee's count, fit included) and y = AUROC. Only graded cells (an
+    AUROC) are drawn."""
+
+    stem: str
+    title: str
+    family: str
+    panels: tuple[Panel, ...]
+
+
 # -- reading rows ------------------------------------------------------------------------
 
 def natural_key(text: str) -> list[Any]:
@@ -204,9 +221,14 @@ def defender_label(row: dict[str, Any]) -> str:
     """The cell's defender SPEC, with the game mode when it is not the paper's
     random-trigger game (``"smoothing [perturbation]"``): cells of one defender in two
     modes are two comparisons, grouped apart in figures and tables."""
-    params = json.loads(row["params"]) if isinstance(row.get("params"), str) else (row.get("params") or {})
-    mode = params.get("mode", "random-trigger")
+    mode = game_mode(row)
     return row["defender"] if mode == "random-trigger" else f"{row['defender']} [{mode}]"
+
+
+def game_mode(row: dict[str, Any]) -> str:
+    """The cell's game mode (its ``params["mode"]``; the paper's random-trigger game when unset)."""
+    params = json.loads(row["params"]) if isinstance(row.get("params"), str) else (row.get("params") or {})
+    return params.get("mode", "random-trigger")
 
 
 def guarantee(row: dict[str, Any]) -> dict[str, float] | None:
@@ -407,6 +429,35 @@ def cost_figures(rows: Iterable[dict[str, Any]]) -> list[CostFigure]:
     return out
 
 
+# -- detection against cost ---------------------------------------------------------------
+
+def detection_figures(rows: Iterable[dict[str, Any]]) -> list[DetectionFigure]:
+    """One figure per class family where at least two defenders have an AUROC against
+    the same attacker: a panel per (attacker, mode), a point per (defender, class SPEC).
+    Where a defender has several cells against an attacker (several eps), each is a
+    point of its series."""
+    graded = [r for r in sorted_rows(rows) if r.get("auroc") is not None]
+    out = []
+    for fam, group in _groups(graded, lambda r: family(r["class"])).items():
+        panels = []
+        labels = sorted({r["defender"] for r in group}, key=natural_key)
+        for (attacker, mode), cells in _groups(group, lambda r: (r["attacker"], game_mode(r))).items():
+            if len({r["defender"] for r in cells}) < 2:
+                continue
+            several = len({r["class"] for r in cells}) > 1
+            series = []
+            for (defender, cls), pts in _groups(cells, lambda r: (r["defender"], r["class"])).items():
+                xy = sorted((float(json.loads(r["cost"])["evaluations_per_decision"]), float(r["auroc"])) for r in pts)
+                series.append(Series(f"{defender} | {cls}" if several else defender, "measured",
+                                     tuple(x for x, _ in xy), tuple(y for _, y in xy), None, None,
+                                     labels.index(defender)))
+            panels.append(Panel(f"{attacker} ({mode})", f"{attacker} ({mode})", tuple(series), ()))
+        if panels:
+            out.append(DetectionFigure(f"detection-{len(out) + 1:02d}-{slug(fam)}",
+                                       f"detection against cost: class {fam}", fam, tuple(panels)))
+    return out
+
+
 # -- drawing -----------------------------------------------------------------------------
 
 def _matplotlib() -> tuple[Any, Any]:
@@ -508,6 +559,33 @@ def draw_cost_figure(spec: CostFigure, path: str | Path, dpi: int = 110) -> Path
         ax.set_ylabel(panel.ylabel)
         ax.set_xlabel("eps")
         ax.grid(True, which="major", linestyle=":", linewidth=0.6, color="#999999")
+    return _finish(fig, spec.title, handles, path, dpi)
+
+
+def draw_detection_figure(spec: DetectionFigure, path: str | Path, dpi: int = 110) -> Path:
+    """Render a :class:`DetectionFigure` to a PNG at ``path``: one square panel per
+    attacker, AUROC against evaluations per decision (log), the coin flip dashed."""
+    Figure, _ = _matplotlib()
+    n = len(spec.panels)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(4.6 * cols, 4.2 * rows + 1.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    handles: dict[str, Any] = {}
+    for ax, panel in zip(axes, spec.panels):
+        for s in panel.series:
+            marker, colour = _style(s.style)
+            (h,) = ax.plot(s.x, s.y, color=colour, marker=marker, markersize=8, linestyle=":", linewidth=1.0)
+            handles.setdefault(s.label, h)
+        ax.axhline(0.5, color="#999999", linestyle="--", linewidth=1.0)
+        ax.set_xscale("log")
+        ax.set_ylim(0.0, 1.02)
+        ax.set_title(panel.ylabel, fontsize="medium")
+        ax.set_xlabel("evaluations of g per decision")
+        ax.set_ylabel("AUROC")
+        ax.grid(True, which="major", linestyle=":", linewidth=0.6, color="#999999")
+    for ax in axes[n:]:
+        ax.set_visible(False)
     return _finish(fig, spec.title, handles, path, dpi)
 
 

@@ -328,9 +328,16 @@ def _roc_caption() -> str:
             "rounds with a valid backdoor give positives); the dotted diagonal is chance.")
 
 
+def _detection_caption() -> str:
+    return ("AUROC of each graded defender (one-sided: higher score = more suspicious; from the scores, never the "
+            "decisions) against the evaluations of the given function per decision, as the referee counts them "
+            "(fitting included: samples labelled, calibration, copies scored). The dashed line is a coin flip.")
+
+
 def build_document(run_dir: Path, meta: dict[str, Any], rows: Sequence[dict[str, Any]],
                    error_specs: Sequence[fg.ErrorFigure], roc_specs: Sequence[fg.RocFigure],
-                   cost_specs: Sequence[fg.CostFigure] = ()) -> list[Block]:
+                   cost_specs: Sequence[fg.CostFigure] = (),
+                   detection_specs: Sequence[fg.DetectionFigure] = ()) -> list[Block]:
     """The report's blocks: title, metadata, figures (``figures/<stem>.png``), cell
     tables, config."""
     meta_blocks, description = _metadata(run_dir, meta, rows)
@@ -352,6 +359,9 @@ def build_document(run_dir: Path, meta: dict[str, Any], rows: Sequence[dict[str,
                    Image(f"{FIGURES_DIR}/{roc.stem}.png", roc.title.replace("\n", " | "), _roc_caption())]
     for cost in cost_specs:
         blocks += [Heading(3, cost.title), Image(f"{FIGURES_DIR}/{cost.stem}.png", cost.title, _cost_caption())]
+    for detection in detection_specs:
+        blocks += [Heading(3, detection.title),
+                   Image(f"{FIGURES_DIR}/{detection.stem}.png", detection.title, _detection_caption())]
     blocks.append(Heading(2, "Cells"))
     blocks.append(Paragraph("One table per class, attacker and defender. alpha, beta, alpha + beta and the win rate "
                             "as stored; \"beta, valid rounds\" is the miss rate among the rounds with a valid "
@@ -445,7 +455,7 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-_OURS = re.compile(r"^(errors|roc|cost)-\d+-.*\.png$")
+_OURS = re.compile(r"^(errors|roc|cost|detection)-\d+-.*\.png$")
 
 
 def write_report(run_dir: str | Path) -> ReportPaths:
@@ -454,12 +464,13 @@ def write_report(run_dir: str | Path) -> ReportPaths:
 
     Raises :class:`ReportError` (one line) when ``run_dir`` is missing, holds no store or
     no finished cell, or matplotlib is missing. Figures of an earlier report that this
-    one does not make (``errors-*.png``, ``roc-*.png``, ``cost-*.png``) are removed.
+    one does not make (``errors-*.png``, ``roc-*.png``, ``cost-*.png``, ``detection-*.png``) are removed.
     """
     run_dir = Path(run_dir)
     meta, rows = _load(run_dir)
     fg.require_matplotlib()
     error_specs, roc_specs, cost_specs = fg.error_figures(rows), fg.roc_figures(rows), fg.cost_figures(rows)
+    detection_specs = fg.detection_figures(rows)
     fig_dir = run_dir / FIGURES_DIR
     fig_dir.mkdir(exist_ok=True)
     written: list[Path] = []
@@ -469,11 +480,13 @@ def write_report(run_dir: str | Path) -> ReportPaths:
         written.append(fg.draw_roc_figure(roc, fig_dir / f"{roc.stem}.png"))
     for cost in cost_specs:
         written.append(fg.draw_cost_figure(cost, fig_dir / f"{cost.stem}.png"))
+    for detection in detection_specs:
+        written.append(fg.draw_detection_figure(detection, fig_dir / f"{detection.stem}.png"))
     keep = {p.name for p in written}
     for old in fig_dir.iterdir():
         if _OURS.match(old.name) and old.name not in keep:
             old.unlink()
-    blocks = build_document(run_dir, meta, rows, error_specs, roc_specs, cost_specs)
+    blocks = build_document(run_dir, meta, rows, error_specs, roc_specs, cost_specs, detection_specs)
     images = {f"{FIGURES_DIR}/{p.name}": p.read_bytes() for p in written}
     md_path, html_path = run_dir / REPORT_MD, run_dir / REPORT_HTML
     _write_text(md_path, render_markdown(blocks))
