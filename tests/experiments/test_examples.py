@@ -13,7 +13,7 @@ from defendability.experiments.store import STORE_FILE, ResultsStore
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.toml"))
 
 #: Rounds each example plays here: 12, or fewer where a round trains networks.
-ROUNDS = {"networks": 2}
+ROUNDS = {"networks": 1}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

@@ -417,3 +417,14 @@ def test_detection_figure_plots_auroc_against_evaluations_per_decision(tmp_path)
     assert len(set(styles.values())) == len(styles)
     assert draw_detection_figure(spec, tmp_path / "d.png").stat().st_size > 0
     assert detection_figures([r for r in rows if r["defender"] == "vote"]) == []
+
+
+def test_long_specs_are_wrapped_to_the_figure():
+    from defendability.experiments.figures import wrapped
+
+    spec = "networks:arch=mlp,data=digits,upsample=1,hidden=64,depth=1,augment=shift,shift=1,noise=0.05,epochs=30"
+    lines = wrapped(f"class {spec}\nattacker finetune-flip | defender vote", 40).split("\n")
+    assert all(len(line) <= 40 for line in lines)
+    assert "".join(lines[:-1]).replace(" ", "") == f"class{spec}"  # nothing lost, broken at commas
+    assert lines[-1] == "attacker finetune-flip | defender vote"
+    assert wrapped("short", 40) == "short"

@@ -121,3 +121,23 @@ def test_vote_on_networks_uses_the_students_ensemble_by_default():
     assert repr(vote) == "vote:learner=students"
     assert vote.voter_count(cls, 0.02) == 16 and vote.batch_size(cls, 0.02) == 3000
     assert build("defenders", "vote:voters=5,k=50").resolved(cls).batch_size(cls, 0.02) == 50
+
+
+def test_posterior_members_start_at_g_plus_scaled_noise(setting):
+    cls, g, dist = setting
+    still = 1e-9  # a learning rate that leaves the starting points where they are
+
+    def members(noise):
+        defender = build("defenders", f"posterior:members=6,samples=20,epochs=1,lr={still},noise={noise}")
+        return defender.fit(cls, Counted(g), Sampler(dist, np.random.default_rng(0)), 0.1, np.random.default_rng(1))
+
+    exact = members(0.0)
+    for name, w in g.weights.items():
+        np.testing.assert_allclose(exact.stacked[name].numpy(), np.broadcast_to(w, (6, *w.shape)), atol=1e-6)
+    x = dist.sample(np.random.default_rng(2), 50)
+    assert np.all(exact.score(x) == 0.0)  # every member is g
+    noisy = members(0.5)
+    for name, w in g.weights.items():
+        spread = (noisy.stacked[name].numpy() - w[None]).std()
+        assert spread == pytest.approx(0.5 * w.std(), rel=0.25), name
+    assert noisy.score(x).max() > 0.0  # noisy members disagree with g somewhere

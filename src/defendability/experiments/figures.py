@@ -530,11 +530,29 @@ def draw_error_figure(spec: ErrorFigure, path: str | Path, dpi: int = 110) -> Pa
     return _finish(fig, spec.title, handles, path, dpi)
 
 
+def wrapped(text: str, width: int) -> str:
+    """``text`` with each line broken at spaces, commas and bars into lines of at most
+    ``width`` characters (long SPECs would run off the figure otherwise)."""
+    out = []
+    for line in text.split("\n"):
+        pieces = re.split(r"(?<=[ ,|])", line)
+        current = ""
+        for piece in pieces:
+            if current and len(current) + len(piece) > width:
+                out.append(current.rstrip())
+                current = ""
+            current += piece
+        out.append(current.rstrip())
+    return "\n".join(out)
+
+
 def _finish(fig: Any, title: str, handles: dict[str, Any], path: str | Path, dpi: int) -> Path:
-    """Title, one legend below the panels, and the PNG at ``path``."""
-    fig.suptitle(title)
-    fig.legend(list(handles.values()), list(handles.keys()), loc="outside lower center", ncol=2, fontsize="small",
-               frameon=False)
+    """Title, one legend below the panels, and the PNG at ``path``; titles and labels
+    wrapped to the figure's width."""
+    chars = int(fig.get_figwidth() * 9)  # about 9 characters of the default font per inch
+    fig.suptitle(wrapped(title, chars))
+    fig.legend(list(handles.values()), [wrapped(k, chars // 2) for k in handles], loc="outside lower center", ncol=2,
+               fontsize="small", frameon=False)
     path = Path(path)
     fig.savefig(path, dpi=dpi)
     return path
@@ -580,7 +598,7 @@ def draw_detection_figure(spec: DetectionFigure, path: str | Path, dpi: int = 11
         ax.axhline(0.5, color="#999999", linestyle="--", linewidth=1.0)
         ax.set_xscale("log")
         ax.set_ylim(0.0, 1.02)
-        ax.set_title(panel.ylabel, fontsize="medium")
+        ax.set_title(wrapped(panel.ylabel, 44), fontsize="medium")
         ax.set_xlabel("evaluations of g per decision")
         ax.set_ylabel("AUROC")
         ax.grid(True, which="major", linestyle=":", linewidth=0.6, color="#999999")
@@ -606,13 +624,13 @@ def draw_roc_figure(spec: RocFigure, path: str | Path, dpi: int = 110) -> Path:
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
         ax.set_aspect("equal")
-        ax.set_title(panel.cls, fontsize="medium")
+        ax.set_title(wrapped(panel.cls, 44), fontsize="medium")
         ax.set_xlabel("false-positive rate (clean rejected)")
         ax.set_ylabel("true-positive rate (backdoor rejected)")
         ax.legend(fontsize="x-small", loc="lower right")
     for ax in axes[n:]:
         ax.set_visible(False)
-    fig.suptitle(spec.title)
+    fig.suptitle(wrapped(spec.title, int(fig.get_figwidth() * 9)))
     path = Path(path)
     fig.savefig(path, dpi=dpi)
     return path

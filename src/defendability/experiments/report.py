@@ -413,7 +413,9 @@ h1, h2, h3 { font-family: "Helvetica Neue", Arial, sans-serif; }
 h2 { border-bottom: 1px solid #444; padding-bottom: 0.2em; margin-top: 2em; }
 h3 { font-size: 1.05em; margin-top: 1.6em; }
 table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.86em; }
+div.table { max-width: 100%; overflow-x: auto; }
 th, td { border: 1px solid #888; padding: 0.25em 0.55em; vertical-align: top; }
+td, th, h1, h2, h3, p, figcaption { overflow-wrap: anywhere; }
 th { background: #eee; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; font-family: Menlo, Consolas, monospace; }
 figure { margin: 1em 0 2em; }
@@ -437,7 +439,7 @@ def render_html(blocks: Sequence[Block], images: dict[str, bytes], title: str) -
             head = "".join(f"<th>{e(h)}</th>" for h in b.header)
             rows = "".join("<tr>" + "".join(f'<td class="num">{e(c)}</td>' if n else f"<td>{e(c)}</td>"
                                             for c, n in zip(row, b.numeric)) + "</tr>" for row in b.rows)
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+            body.append(f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>')
         elif isinstance(b, Image):
             data = base64.b64encode(images[b.path]).decode("ascii")
             body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{e(b.alt)}">'
