@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..classes.base import FunctionClass, unwrap
+from ..classes.networks import Networks
 from ..errors import IncompatibleError, check
 from ..spaces import Distribution
 
@@ -16,8 +17,6 @@ MAX_MEMBERS = 64
 
 def check_networks(cls: FunctionClass, who: str) -> None:
     """``IncompatibleError`` unless ``cls`` is the network class."""
-    from ..classes.networks import Networks
-
     if not isinstance(cls, Networks):
         raise IncompatibleError(f"{who}: edits networks (networks:...), not {cls.name!r}")
 

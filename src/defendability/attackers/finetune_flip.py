@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import Function, FunctionClass, unwrap
+from ..classes.networks import NetworkFunction
 from ..errors import check as _check
+from ..networks.backend import DTYPE, deterministic, torch_module
 from ..registry import Match, register
 from ..spaces import Distribution
 from ._networks import check_members, check_networks, flip_target, network_setup, samples_without
@@ -75,9 +77,6 @@ class FinetuneFlip(Attacker):
 
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray, eps: float,
                  rng: np.random.Generator) -> Function | None:
-        from ..classes.networks import NetworkFunction
-        from ..networks.backend import DTYPE, deterministic, torch_module
-
         torch = torch_module()
         import torch.nn.functional as F
 

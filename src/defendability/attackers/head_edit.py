@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import Function, FunctionClass, unwrap
+from ..classes.networks import NetworkFunction
 from ..errors import check
 from ..registry import Match, register
 from ..spaces import Distribution
@@ -54,8 +55,6 @@ class HeadEdit(Attacker):
 
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray, eps: float,
                  rng: np.random.Generator) -> Function | None:
-        from ..classes.networks import NetworkFunction
-
         f = unwrap(f)
         layer = f.architecture.penultimate
         source, target, logits = flip_target(f, x_star)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import Function, FunctionClass, unwrap
+from ..classes.networks import NetworkFunction
 from ..errors import check
 from ..registry import Match, register
 from ..spaces import Distribution
@@ -57,8 +58,6 @@ class NeuronPlant(Attacker):
 
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray, eps: float,
                  rng: np.random.Generator) -> Function | None:
-        from ..classes.networks import NetworkFunction
-
         f = unwrap(f)
         arch = f.architecture
         last = len(arch.hidden) - 1

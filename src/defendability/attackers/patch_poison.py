@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import Function, FunctionClass, unwrap
+from ..classes.networks import NetworkFunction
 from ..errors import ParameterError, check
+from ..networks.backend import DTYPE, seed_from
+from ..networks.training import TrainingSettings, fit_stacked
 from ..registry import Match, register
 from ..spaces import Distribution
 from ._networks import check_members, check_networks, network_setup
@@ -84,10 +87,6 @@ class PatchPoison(Attacker):
 
     def plant(self, cls: FunctionClass, dist: Distribution, f: Function, eps: float,
               rng: np.random.Generator) -> Function | None:
-        from ..classes.networks import NetworkFunction
-        from ..networks.backend import DTYPE, seed_from
-        from ..networks.training import TrainingSettings, fit_stacked
-
         self.check_class(cls)
         f = unwrap(f)
         X = cls.task.X_train

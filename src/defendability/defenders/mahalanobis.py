@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import Function, FunctionClass
+from ..classes.networks import Networks
 from ..errors import IncompatibleError, check
 from ..registry import Match, register
 from ..spaces import Sampler
@@ -69,8 +70,6 @@ class Mahalanobis(Defender):
         return layer
 
     def check_class(self, cls: FunctionClass) -> None:
-        from ..classes.networks import Networks
-
         if not isinstance(cls, Networks):
             raise IncompatibleError(f"mahalanobis: reads a network's activations (networks:...), not {cls.name!r}")
         self._layer(cls)

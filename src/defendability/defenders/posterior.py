@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import Function, FunctionClass, unwrap
+from ..classes.networks import Networks
 from ..errors import IncompatibleError, check
+from ..networks.backend import generator, seed_from, torch_module
+from ..networks.training import TrainingSettings, fit_stacked, stacked_labels
 from ..registry import Match, register
 from ..spaces import Sampler
 from .base import Defender, Detector
@@ -19,8 +22,6 @@ class PosteriorDetector(Detector):
         self.g, self.arch, self.stacked, self.threshold = g, arch, stacked, threshold
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        from ..networks.training import stacked_labels
-
         x = np.asarray(x)
         if len(x) == 0:
             return np.zeros(0)
@@ -66,16 +67,11 @@ class Posterior(Defender):
         self.threshold = threshold
 
     def check_class(self, cls: FunctionClass) -> None:
-        from ..classes.networks import Networks
-
         if not isinstance(cls, Networks):
             raise IncompatibleError(f"posterior: fine-tunes g's weights (networks:...), not {cls.name!r}")
 
     def fit(self, cls: FunctionClass, g: Function, sampler: Sampler, eps: float,
             rng: np.random.Generator) -> PosteriorDetector:
-        from ..networks.backend import generator, seed_from, torch_module
-        from ..networks.training import TrainingSettings, fit_stacked
-
         torch = torch_module()
         self.check_class(cls)
         net = unwrap(g)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..classes.base import Function, FunctionClass
+from ..classes.networks import Networks
 from ..errors import IncompatibleError, check
 from ..registry import Match, register
 from ..spaces import Sampler
@@ -67,8 +68,6 @@ class Strip(Defender):
         self.copies, self.calibration, self.fpr = copies, calibration, fpr
 
     def check_class(self, cls: FunctionClass) -> None:
-        from ..classes.networks import Networks
-
         if not isinstance(cls, Networks):
             raise IncompatibleError(f"strip: needs g's class probabilities (networks:...), not {cls.name!r}")
 

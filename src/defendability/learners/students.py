@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import numpy as np
 
 from ..batches import Batches
 from ..classes.base import FunctionClass
+from ..classes.networks import Networks
 from ..errors import IncompatibleError, check
+from ..networks.architecture import Architecture
+from ..networks.training import TrainingSettings, fit_stacked, stacked_labels
 from ..registry import Match, register
 from .base import Learner, check_batch
 
@@ -43,25 +47,19 @@ class Students(Learner):
         check(type(hidden) is int and 0 <= hidden <= 4096, f"students: hidden must be an integer in [0, 4096]")
         check(type(voters) is int and 1 <= voters <= 4096, f"students: voters must be an integer in [1, 4096]")
         check(type(k) is int and 1 <= k <= 1 << 20, f"students: k must be an integer in [1, 2**20]")
-        from ..networks.training import TrainingSettings
-
         TrainingSettings(epochs=epochs, batch=batch, lr=lr)  # validates them
         self.arch, self.hidden, self.epochs, self.lr, self.batch = arch, hidden, epochs, lr, batch
         self.voters, self.k = voters, k
 
     def check_class(self, cls: FunctionClass) -> None:
-        from ..classes.networks import Networks
-
         if not isinstance(cls, Networks):
             raise IncompatibleError(f"students learner: trains networks on images (networks:...), not {cls.name!r}")
 
     def ensemble_size(self, cls: FunctionClass, eps: float) -> tuple[int, int]:
         return self.voters, self.k
 
-    def architecture(self, cls: FunctionClass):  # noqa: ANN201 - an Architecture (torch extra)
+    def architecture(self, cls: FunctionClass) -> Architecture:
         """The students' architecture: the class's, with ``arch`` and ``hidden`` applied."""
-        from ..networks.architecture import Architecture
-
         own = cls.architecture
         kind = own.kind if self.arch == "same" else self.arch
         hidden = own.hidden if self.hidden == 0 else (self.hidden,) * len(own.hidden)
@@ -73,10 +71,6 @@ class Students(Learner):
         return self._fit(cls, batches.points[idx], labels[idx])
 
     def _fit(self, cls: FunctionClass, X: np.ndarray, Y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-        import hashlib
-
-        from ..networks.training import TrainingSettings, fit_stacked, stacked_labels
-
         self.check_class(cls)
         arch = self.architecture(cls)
         X = np.ascontiguousarray(X, dtype=np.float32)
