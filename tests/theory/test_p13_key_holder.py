@@ -40,7 +40,7 @@ MATCHES = {
                       "random-trigger", 40),
     "head-edit": ("head-edit:samples=256", "networks:hidden=16,epochs=10", 0.05, "random-trigger", 150),
     "neuron-plant": ("neuron-plant:samples=256", "networks:hidden=16,epochs=10", 0.05, "random-trigger", 150),
-    "patch-poison": ("patch-poison:epochs=5", "networks:hidden=16,epochs=10", 0.1, "perturbation", 40),
+    "patch-poison": ("patch-poison:epochs=5,samples=0", "networks:hidden=16,epochs=10", 0.1, "perturbation", 40),
 }
 
 

@@ -37,14 +37,15 @@ class PatchPoison(Attacker):
     random-trigger game: this is the regime run-time detectors were designed for.
 
     Plant: starting from f's weights, ``epochs`` epochs (Adam, ``lr``) on the class's
-    training split labelled by f (so that f* stays close to f) plus a ``poison``
-    fraction of it stamped with the patch and labelled ``target``. The patch is a
+    training split and ``samples`` draws of D, all labelled by f (so that f* stays close
+    to f where D puts its mass: on augmented inputs too), plus a ``poison`` fraction of
+    them stamped with the patch and labelled ``target``. The patch is a
     ``size`` x ``size`` checkerboard in the bottom-right corner (:func:`checkerboard`).
     Activate: x' = x with the patch stamped (pixels in the corner replaced). Budget:
     l_inf 1 and l2 sqrt(C * size^2), the most a stamp can change.
 
-    Parameters: ``size`` (3), ``target`` (0), ``poison`` (0.1), ``epochs`` (10), ``lr``
-    (0.005), ``members`` (1). No state between rounds (the patch is a function of the
+    Parameters: ``size`` (3), ``target`` (0), ``poison`` (0.1), ``samples`` (4000),
+    ``epochs`` (10), ``lr`` (0.005), ``members`` (1). No state between rounds (the patch is a function of the
     parameters and the image shape).
     """
 
@@ -52,15 +53,17 @@ class PatchPoison(Attacker):
     test_spec = "patch-poison:epochs=2,size=2"
     test_match = Match(cls="networks:data=synthetic,hidden=8,epochs=3", eps=0.2, mode="perturbation")
 
-    def __init__(self, size: int = 3, target: int = 0, poison: float = 0.1, epochs: int = 10, lr: float = 0.005,
-                 members: int = 1):
+    def __init__(self, size: int = 3, target: int = 0, poison: float = 0.1, samples: int = 4000, epochs: int = 10,
+                 lr: float = 0.005, members: int = 1):
         check(type(size) is int and size >= 1, f"size must be an integer >= 1, got {size!r}")
         check(type(target) is int and target >= 0, f"target must be an integer >= 0, got {target!r}")
         check(isinstance(poison, float) and 0.0 < poison <= 1.0, f"poison must be in (0, 1], got {poison!r}")
+        check(type(samples) is int and 0 <= samples <= 1 << 20, f"samples must be an integer in [0, 2**20]")
         check(type(epochs) is int and 1 <= epochs <= 1000, f"epochs must be an integer in [1, 1000], got {epochs!r}")
         check(isinstance(lr, float) and 0.0 < lr <= 10.0, f"lr must be in (0, 10], got {lr!r}")
         check_members(members)
-        self.size, self.target, self.poison, self.epochs, self.lr, self.members = size, target, poison, epochs, lr, members
+        self.size, self.target, self.poison, self.samples = size, target, poison, samples
+        self.epochs, self.lr, self.members = epochs, lr, members
 
     def check_class(self, cls: FunctionClass) -> None:
         check_networks(cls, "patch-poison")
@@ -89,7 +92,7 @@ class PatchPoison(Attacker):
               rng: np.random.Generator) -> Function | None:
         self.check_class(cls)
         f = unwrap(f)
-        X = cls.task.X_train
+        X = np.concatenate([cls.task.X_train, np.asarray(dist.sample(rng, self.samples), dtype=np.float32)])
         y = f(X)
         chosen = rng.choice(len(X), size=max(1, round(self.poison * len(X))), replace=False)
         X_all = np.concatenate([X, self.stamp(X[chosen])])
