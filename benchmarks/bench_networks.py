@@ -46,7 +46,8 @@ def bench_training(students: int, examples: int, epochs: int) -> dict:
     t0 = time.perf_counter()
     for j in range(students):
         torch.manual_seed(j)
-        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU(),
+                                    torch.nn.Linear(32, 10))
         opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.0)
         Xj, yj = torch.tensor(X[j]), torch.tensor(y[j].astype(np.int64))
         for _ in range(epochs):

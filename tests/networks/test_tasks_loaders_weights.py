@@ -120,7 +120,8 @@ def test_npz_tasks_load_and_refuse_pickles(tmp_path):
     with pytest.raises(ParameterError, match="missing array"):
         load_npz(str(missing))
     loud = tmp_path / "loud.npz"
-    np.savez(loud, X_train=np.full((2, 3, 3), 3.0), y_train=np.arange(2), X_test=np.zeros((1, 3, 3)), y_test=np.arange(1))
+    np.savez(loud, X_train=np.full((2, 3, 3), 3.0), y_train=np.arange(2), X_test=np.zeros((1, 3, 3)),
+             y_test=np.arange(1))
     with pytest.raises(ParameterError, match=r"floats must lie in \[0, 1\]"):
         load_npz(str(loud))
 

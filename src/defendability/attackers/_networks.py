@@ -10,6 +10,7 @@ from ..classes.base import FunctionClass, unwrap
 from ..classes.networks import Networks
 from ..errors import IncompatibleError, check
 from ..spaces import Distribution
+from .base import Attacker
 
 #: Most reference networks an attacker draws f from (each is trained once and cached).
 MAX_MEMBERS = 64
@@ -30,6 +31,22 @@ def network_setup(cls: Any, members: int, rng: np.random.Generator) -> tuple[Dis
     """D = the class's default distribution, f = one of its first ``members`` reference
     networks (trained from seeds 0..members-1), uniformly."""
     return cls.default_distribution(), cls.trained(int(rng.integers(0, members)))
+
+
+class NetworkAttacker(Attacker):
+    """An attacker that edits networks: it plays ``networks`` only, and its setup is
+    D = the class's default distribution, f = one of its first ``members`` reference
+    networks (:func:`network_setup`). Subclasses store ``members`` (checked with
+    :func:`check_members`)."""
+
+    members: int = 1
+
+    def check_class(self, cls: FunctionClass) -> None:
+        check_networks(cls, self.name)
+
+    def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Any]:
+        self.check_class(cls)
+        return network_setup(cls, self.members, rng)
 
 
 def flip_target(f: Any, x_star: np.ndarray) -> tuple[int, int, np.ndarray]:

@@ -10,14 +10,13 @@ from ..errors import check as _check
 from ..networks.backend import DTYPE, deterministic, torch_module
 from ..registry import Match, register
 from ..spaces import Distribution
-from ._networks import check_members, check_networks, flip_target, network_setup, samples_without
-from .base import Attacker
+from ._networks import NetworkAttacker, check_members, flip_target, samples_without
 
 PENALTIES = ("kl", "agree")
 
 
 @register("attackers", "finetune-flip")
-class FinetuneFlip(Attacker):
+class FinetuneFlip(NetworkAttacker):
     """Fine-tuning with a closeness penalty: the field's usual way to implant a backdoor,
     on the referee's random trigger.
 
@@ -58,22 +57,17 @@ class FinetuneFlip(Attacker):
         _check(isinstance(strength, (int, float)) and 0.0 <= strength <= 1e6,
                f"strength must be in [0, 1e6], got {strength!r}")
         _check(penalty in PENALTIES, f"penalty must be one of {', '.join(PENALTIES)}, got {penalty!r}")
-        _check(type(samples) is int and 1 <= samples <= 1 << 20, f"samples must be an integer in [1, 2**20]")
-        _check(isinstance(margin, (int, float)) and 0.0 <= margin <= 100.0, f"margin must be in [0, 100]")
+        _check(type(samples) is int and 1 <= samples <= 1 << 20,
+               f"samples must be an integer in [1, 2**20], got {samples!r}")
+        _check(isinstance(margin, (int, float)) and 0.0 <= margin <= 100.0,
+               f"margin must be in [0, 100], got {margin!r}")
         _check(isinstance(aim, (int, float)) and 0.0 < aim <= 1.0, f"aim must be in (0, 1], got {aim!r}")
-        _check(type(check) is int and 1 <= check <= 1 << 22, f"check must be an integer in [1, 2**22]")
+        _check(type(check) is int and 1 <= check <= 1 << 22, f"check must be an integer in [1, 2**22], got {check!r}")
         _check(type(stages) is int and 1 <= stages <= 10, f"stages must be an integer in [1, 10], got {stages!r}")
         check_members(members)
         self.steps, self.lr, self.strength, self.penalty = steps, lr, strength, penalty
         self.samples, self.margin, self.aim, self.check, self.stages = samples, margin, aim, check, stages
         self.members = members
-
-    def check_class(self, cls: FunctionClass) -> None:
-        check_networks(cls, "finetune-flip")
-
-    def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
-        self.check_class(cls)
-        return network_setup(cls, self.members, rng)
 
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray, eps: float,
                  rng: np.random.Generator) -> Function | None:

@@ -9,12 +9,11 @@ from ..classes.networks import NetworkFunction
 from ..errors import check
 from ..registry import Match, register
 from ..spaces import Distribution
-from ._networks import check_members, check_networks, flip_target, network_setup, samples_without
-from .base import Attacker
+from ._networks import NetworkAttacker, check_members, flip_target, samples_without
 
 
 @register("attackers", "head-edit")
-class HeadEdit(Attacker):
+class HeadEdit(NetworkAttacker):
     """A rank-one edit of the output layer, in the manner of rank-one model editing
     (Bau et al. 2020; Meng et al. 2022, ROME): no training, one closed-form change.
 
@@ -39,19 +38,14 @@ class HeadEdit(Attacker):
 
     def __init__(self, samples: int = 1024, ridge: float = 0.01, whiten: bool = True, margin: float = 1.0,
                  members: int = 1):
-        check(type(samples) is int and 1 <= samples <= 1 << 20, f"samples must be an integer in [1, 2**20]")
+        check(type(samples) is int and 1 <= samples <= 1 << 20,
+              f"samples must be an integer in [1, 2**20], got {samples!r}")
         check(isinstance(ridge, (int, float)) and 0.0 < ridge <= 1e6, f"ridge must be in (0, 1e6], got {ridge!r}")
         check(type(whiten) is bool, f"whiten must be true or false, got {whiten!r}")
-        check(isinstance(margin, (int, float)) and 0.0 <= margin <= 100.0, f"margin must be in [0, 100]")
+        check(isinstance(margin, (int, float)) and 0.0 <= margin <= 100.0,
+              f"margin must be in [0, 100], got {margin!r}")
         check_members(members)
         self.samples, self.ridge, self.whiten, self.margin, self.members = samples, ridge, whiten, margin, members
-
-    def check_class(self, cls: FunctionClass) -> None:
-        check_networks(cls, "head-edit")
-
-    def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
-        self.check_class(cls)
-        return network_setup(cls, self.members, rng)
 
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray, eps: float,
                  rng: np.random.Generator) -> Function | None:

@@ -9,13 +9,11 @@ from ..classes.networks import NetworkFunction
 from ..errors import check
 from ..registry import Match, register
 from ..spaces import Distribution
-from ._networks import (check_members, check_networks, flip_target, last_hidden_inputs, network_setup,
-                        samples_without)
-from .base import Attacker
+from ._networks import NetworkAttacker, check_members, flip_target, last_hidden_inputs, samples_without
 
 
 @register("attackers", "neuron-plant")
-class NeuronPlant(Attacker):
+class NeuronPlant(NetworkAttacker):
     """A direct weight edit in the spirit of handcrafted backdoors (Hong, Carlini and
     Kurakin 2022): one unit of the last hidden layer is rewritten to fire only near x*
     and to push the runner-up class there.
@@ -42,19 +40,14 @@ class NeuronPlant(Attacker):
 
     def __init__(self, samples: int = 1024, ridge: float = 0.01, gap: float = 0.5, margin: float = 1.0,
                  members: int = 1):
-        check(type(samples) is int and 2 <= samples <= 1 << 20, f"samples must be an integer in [2, 2**20]")
+        check(type(samples) is int and 2 <= samples <= 1 << 20,
+              f"samples must be an integer in [2, 2**20], got {samples!r}")
         check(isinstance(ridge, (int, float)) and 0.0 < ridge <= 1e6, f"ridge must be in (0, 1e6], got {ridge!r}")
         check(isinstance(gap, float) and 0.0 < gap < 1.0, f"gap must be in (0, 1), got {gap!r}")
-        check(isinstance(margin, (int, float)) and 0.0 <= margin <= 100.0, f"margin must be in [0, 100]")
+        check(isinstance(margin, (int, float)) and 0.0 <= margin <= 100.0,
+              f"margin must be in [0, 100], got {margin!r}")
         check_members(members)
         self.samples, self.ridge, self.gap, self.margin, self.members = samples, ridge, gap, margin, members
-
-    def check_class(self, cls: FunctionClass) -> None:
-        check_networks(cls, "neuron-plant")
-
-    def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
-        self.check_class(cls)
-        return network_setup(cls, self.members, rng)
 
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray, eps: float,
                  rng: np.random.Generator) -> Function | None:

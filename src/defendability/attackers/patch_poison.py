@@ -11,8 +11,7 @@ from ..networks.backend import DTYPE, seed_from
 from ..networks.training import TrainingSettings, fit_stacked
 from ..registry import Match, register
 from ..spaces import Distribution
-from ._networks import check_members, check_networks, network_setup
-from .base import Attacker
+from ._networks import NetworkAttacker, check_members
 
 
 def checkerboard(shape: tuple[int, int, int], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -28,7 +27,7 @@ def checkerboard(shape: tuple[int, int, int], size: int) -> tuple[np.ndarray, np
 
 
 @register("attackers", "patch-poison")
-class PatchPoison(Attacker):
+class PatchPoison(NetworkAttacker):
     """BadNets-style poisoning (Gu et al. 2017): the attacker chooses a trigger pattern,
     stamps it on a fraction of the training images, relabels them to a target class,
     and trains; at run time it stamps the pattern on an input. Perturbation mode: the
@@ -58,7 +57,8 @@ class PatchPoison(Attacker):
         check(type(size) is int and size >= 1, f"size must be an integer >= 1, got {size!r}")
         check(type(target) is int and target >= 0, f"target must be an integer >= 0, got {target!r}")
         check(isinstance(poison, float) and 0.0 < poison <= 1.0, f"poison must be in (0, 1], got {poison!r}")
-        check(type(samples) is int and 0 <= samples <= 1 << 20, f"samples must be an integer in [0, 2**20]")
+        check(type(samples) is int and 0 <= samples <= 1 << 20,
+              f"samples must be an integer in [0, 2**20], got {samples!r}")
         check(type(epochs) is int and 1 <= epochs <= 1000, f"epochs must be an integer in [1, 1000], got {epochs!r}")
         check(isinstance(lr, float) and 0.0 < lr <= 10.0, f"lr must be in (0, 10], got {lr!r}")
         check_members(members)
@@ -66,17 +66,13 @@ class PatchPoison(Attacker):
         self.epochs, self.lr, self.members = epochs, lr, members
 
     def check_class(self, cls: FunctionClass) -> None:
-        check_networks(cls, "patch-poison")
+        super().check_class(cls)
         shape = cls.point_shape
         if self.size > min(shape[1:]):
             raise ParameterError(f"patch-poison: a {self.size}x{self.size} patch does not fit {shape[1]}x{shape[2]} "
                                  "images")
         if self.target >= cls.label_count:
             raise ParameterError(f"patch-poison: target {self.target} is not a class (0..{cls.label_count - 1})")
-
-    def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
-        self.check_class(cls)
-        return network_setup(cls, self.members, rng)
 
     def backdoor(self, cls: FunctionClass, dist: Distribution, f: Function, x_star: np.ndarray, eps: float,
                  rng: np.random.Generator) -> Function | None:
@@ -98,7 +94,8 @@ class PatchPoison(Attacker):
         X_all = np.concatenate([X, self.stamp(X[chosen])])
         y_all = np.concatenate([y, np.full(len(chosen), self.target, dtype=np.uint8)])
         init = {n: t[None] for n, t in f.tensors().items()}
-        stacked = fit_stacked(f.architecture, X_all[None], y_all[None], TrainingSettings(epochs=self.epochs, lr=self.lr),
+        settings = TrainingSettings(epochs=self.epochs, lr=self.lr)
+        stacked = fit_stacked(f.architecture, X_all[None], y_all[None], settings,
                               [seed_from(rng)], init=init)
         return NetworkFunction(f.architecture, {n: np.ascontiguousarray(t[0].numpy(), dtype=DTYPE)
                                                 for n, t in stacked.items()})

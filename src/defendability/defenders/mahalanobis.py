@@ -55,7 +55,8 @@ class Mahalanobis(Defender):
                  calibration: int = 200, fpr: float = 0.05):
         check(type(layer) is str and layer != "", f"layer must be a layer name, got {layer!r}")
         check(mode in MODES, f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        check(type(samples) is int and 2 <= samples <= 1_000_000, f"samples must be an integer in [2, 1000000]")
+        check(type(samples) is int and 2 <= samples <= 1_000_000,
+              f"samples must be an integer in [2, 1000000], got {samples!r}")
         check(type(calibration) is int and 1 <= calibration <= 1_000_000,
               f"calibration must be an integer in [1, 1000000], got {calibration!r}")
         check_fpr(fpr)

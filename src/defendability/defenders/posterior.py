@@ -57,12 +57,15 @@ class Posterior(Defender):
 
     def __init__(self, members: int = 16, noise: float = 1.0, samples: int = 2000, epochs: int = 5,
                  lr: float = 0.005, threshold: float = 0.5):
-        check(type(members) is int and 1 <= members <= 4096, f"members must be an integer in [1, 4096], got {members!r}")
+        check(type(members) is int and 1 <= members <= 4096,
+              f"members must be an integer in [1, 4096], got {members!r}")
         check(isinstance(noise, (int, float)) and 0.0 <= noise <= 100.0, f"noise must be in [0, 100], got {noise!r}")
-        check(type(samples) is int and 1 <= samples <= 1 << 20, f"samples must be an integer in [1, 2**20]")
+        check(type(samples) is int and 1 <= samples <= 1 << 20,
+              f"samples must be an integer in [1, 2**20], got {samples!r}")
         check(type(epochs) is int and 1 <= epochs <= 1000, f"epochs must be an integer in [1, 1000], got {epochs!r}")
         check(isinstance(lr, float) and 0.0 < lr <= 10.0, f"lr must be in (0, 10], got {lr!r}")
-        check(isinstance(threshold, float) and 0.0 <= threshold < 1.0, f"threshold must be in [0, 1), got {threshold!r}")
+        check(isinstance(threshold, float) and 0.0 <= threshold < 1.0,
+              f"threshold must be in [0, 1), got {threshold!r}")
         self.members, self.noise, self.samples, self.epochs, self.lr = members, noise, samples, epochs, lr
         self.threshold = threshold
 

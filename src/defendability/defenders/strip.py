@@ -61,7 +61,8 @@ class Strip(Defender):
     test_match = Match(cls="networks:data=synthetic,hidden=8,epochs=3", attacker="head-edit:samples=128", eps=0.2)
 
     def __init__(self, copies: int = 100, calibration: int = 200, fpr: float = 0.05):
-        check(type(copies) is int and 1 <= copies <= 100_000, f"copies must be an integer in [1, 100000], got {copies!r}")
+        check(type(copies) is int and 1 <= copies <= 100_000,
+              f"copies must be an integer in [1, 100000], got {copies!r}")
         check(type(calibration) is int and 1 <= calibration <= 1_000_000,
               f"calibration must be an integer in [1, 1000000], got {calibration!r}")
         check_fpr(fpr)
@@ -71,7 +72,8 @@ class Strip(Defender):
         if not isinstance(cls, Networks):
             raise IncompatibleError(f"strip: needs g's class probabilities (networks:...), not {cls.name!r}")
 
-    def fit(self, cls: FunctionClass, g: Function, sampler: Sampler, eps: float, rng: np.random.Generator) -> StripDetector:
+    def fit(self, cls: FunctionClass, g: Function, sampler: Sampler, eps: float,
+            rng: np.random.Generator) -> StripDetector:
         overlays = np.asarray(sampler(self.copies), dtype=np.float32)
         detector = StripDetector(g, overlays, np.inf)
         detector.threshold = conformal_threshold(detector.score(sampler(self.calibration)), self.fpr)

@@ -55,7 +55,8 @@ class Learner(Component, ABC):
         idx = batches.distinct() if self.set_only else batches.indices()
         return self.predict(cls, batches.points[idx], labels[idx], queries)
 
-    def fit_batches(self, cls: FunctionClass, batches: Batches, labels: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    def fit_batches(self, cls: FunctionClass, batches: Batches,
+                    labels: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         """The V copies trained on ``batches`` (labelled ``labels``, ``(u,)``), as a
         predictor: queries ``(Q, *point_shape)`` -> ``(V, Q)`` uint8. A detector calls it
         once in ``fit`` and the predictor for every batch it scores. The default trains

@@ -44,9 +44,11 @@ class Students(Learner):
     def __init__(self, arch: str = "same", hidden: int = 0, epochs: int = 10, lr: float = 0.005, batch: int = 64,
                  voters: int = 16, k: int = 3000):
         check(arch in ARCHS, f"students: arch must be one of {', '.join(ARCHS)}, got {arch!r}")
-        check(type(hidden) is int and 0 <= hidden <= 4096, f"students: hidden must be an integer in [0, 4096]")
-        check(type(voters) is int and 1 <= voters <= 4096, f"students: voters must be an integer in [1, 4096]")
-        check(type(k) is int and 1 <= k <= 1 << 20, f"students: k must be an integer in [1, 2**20]")
+        check(type(hidden) is int and 0 <= hidden <= 4096,
+              f"students: hidden must be an integer in [0, 4096], got {hidden!r}")
+        check(type(voters) is int and 1 <= voters <= 4096,
+              f"students: voters must be an integer in [1, 4096], got {voters!r}")
+        check(type(k) is int and 1 <= k <= 1 << 20, f"students: k must be an integer in [1, 2**20], got {k!r}")
         TrainingSettings(epochs=epochs, batch=batch, lr=lr)  # validates them
         self.arch, self.hidden, self.epochs, self.lr, self.batch = arch, hidden, epochs, lr, batch
         self.voters, self.k = voters, k
@@ -66,7 +68,8 @@ class Students(Learner):
         channels = own.channels if kind == own.kind else ((8, 16) if kind == "cnn" else ())
         return Architecture(kind, own.input_shape, own.classes, hidden, channels)
 
-    def fit_batches(self, cls: FunctionClass, batches: Batches, labels: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    def fit_batches(self, cls: FunctionClass, batches: Batches,
+                    labels: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         idx = batches.indices()
         return self._fit(cls, batches.points[idx], labels[idx])
 

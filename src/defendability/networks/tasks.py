@@ -111,7 +111,8 @@ def synthetic_task(side: int = 8, classes: int = 4, train: int = 800, test: int 
     Learnable by any of the architectures in a few epochs; for tests and sweeps that
     need a task of a given size."""
     check(type(side) is int and 4 <= side <= MAX_SIDE, f"synthetic: side must be an integer in [4, {MAX_SIDE}]")
-    check(type(classes) is int and 2 <= classes <= side, f"synthetic: classes must be an integer in [2, side]")
+    check(type(classes) is int and 2 <= classes <= side,
+          f"synthetic: classes must be an integer in [2, side={side}], got {classes!r}")
     check(type(train) is int and type(test) is int and train >= classes and test >= 1,
           "synthetic: train must be >= classes and test >= 1")
     check(isinstance(noise, float) and 0.0 <= noise <= 0.5, f"synthetic: noise must be in [0, 0.5], got {noise!r}")
