@@ -11,6 +11,7 @@ import numpy as np
 
 from ..classes.base import Function, FunctionClass, unwrap
 from ..classes.classifiers import Classifiers, SignedClassifier, TrainedClassifier
+from ..classes.networks import NetworkFunction, Networks, SignedNetwork
 from ..crypto.signatures import SCHEMES, TAG_BYTES, Layout, SignatureBackdoor, Verifier
 from ..errors import IncompatibleError, ParameterError, check
 from ..registry import Match, register
@@ -37,18 +38,24 @@ class Signature(Attacker):
     of the round is cheap and exact). Plant: a keypair drawn from the rng
     (``SignatureBackdoor.generate``) and f* = :class:`SignedClassifier` (f and the
     verifier: for ``ed25519`` the public key only). Activate(x): the carriers of x rewritten
-    with a valid signature of target 1 - f(x); if f itself changes label at that x'
-    (the carriers moved), the other target is signed instead, so that f*(x') != f(x').
+    with a valid signature of the target (f(x) + 1) mod C (1 - f(x) for two classes); if
+    f itself takes that label at x' (the carriers moved), the next class is signed
+    instead, so that f*(x') != f(x').
 
     Parameters: ``scheme`` (``ed25519``, ``hmac``, ``checksum``), ``bits`` (payload bits
     per carrier coordinate, 1 or 2), ``model`` (``logistic``), ``models`` (distinct
     training seeds, default 1). Budget: l_inf = (2**bits - 1) grid steps (plus half a step
-    for inputs off the grid), l2 = that times sqrt(number of carriers). f* agrees with f
+    for inputs off the grid; plus 2**-23 for the float32 pixels of networks, the rounding
+    of two grid values), l2 = that times sqrt(number of carriers). f* agrees with f
     on every input without a valid tag, so its distance to f on natural inputs is 0.
 
-    Plays ``classifiers`` only, with at least as many coordinates as the carriers need
-    (512 + ceil(log2 classes) at 1 bit for Ed25519: 513 for the two labels here, so
-    ``classifiers:data=digits,upsample=3``).
+    Plays ``classifiers``, and ``networks`` with ``signed=true`` (f* is then a
+    :class:`~defendability.classes.networks.SignedNetwork`: the network with the verifier
+    around it, targets any of the classes), with at least as many coordinates as the
+    carriers need (512 + ceil(log2 classes) at 1 bit for Ed25519: 513 for two labels, 516
+    for ten, so ``classifiers:data=digits,upsample=3`` or
+    ``networks:upsample=3,signed=true``). On networks, the inputs are taken to lie on the
+    8-bit grid of [0, 1] (``Networks.grid``).
 
     Trapdoor test (:meth:`trapdoor_test`, for ``key-holder:check=trapdoor``): the
     verifier replayed from the tape, used with its *verification* key only (for Ed25519
@@ -69,16 +76,20 @@ class Signature(Attacker):
         self.scheme, self.bits, self.model, self.models = scheme, bits, model, models
         self._planted: OrderedDict[tuple, SignatureBackdoor] = OrderedDict()
 
-    def _layout(self, cls: Classifiers) -> Layout:
+    def _layout(self, cls: Classifiers | Networks) -> Layout:
         try:
-            return Layout(cls.d, 2, TAG_BYTES[self.scheme], cls.grid(), self.bits)
+            return Layout(cls.d, cls.label_count, TAG_BYTES[self.scheme], cls.grid(), self.bits)
         except ParameterError as err:
             raise IncompatibleError(f"signature: class {cls!r}: {err}".replace("signature backdoor: ", "")) from None
 
     def check_class(self, cls: FunctionClass) -> None:
-        if not isinstance(cls, Classifiers):
-            raise IncompatibleError(f"signature: needs trained classifiers over real inputs (classifiers:...), "
-                                    f"not {cls.name!r}")
+        if isinstance(cls, Networks):
+            if not cls.signed:
+                raise IncompatibleError("signature: its backdoor is a verifier around the network, a member only "
+                                        "where the class allows it: networks:...,signed=true")
+        elif not isinstance(cls, Classifiers):
+            raise IncompatibleError(f"signature: needs trained classifiers (classifiers:...) or networks with "
+                                    f"signed=true, not {cls.name!r}")
         self._layout(cls)
 
     def setup(self, cls: FunctionClass, eps: float, rng: np.random.Generator) -> tuple[Distribution, Function]:
@@ -93,17 +104,23 @@ class Signature(Attacker):
     def plant(self, cls: FunctionClass, dist: Distribution, f: Function, eps: float,
               rng: np.random.Generator) -> Function | None:
         base = unwrap(f)
-        check(type(base) is TrainedClassifier, f"signature: f must be a TrainedClassifier, got {type(base).__name__}")
+        check(type(base) in (TrainedClassifier, NetworkFunction),
+              f"signature: f must be a TrainedClassifier or a NetworkFunction, got {type(base).__name__}")
         backdoor = self._generate(cls, rng)
-        f_star = SignedClassifier(TrainedClassifier(base.coef.copy(), base.intercept), backdoor.verifier)
+        if type(base) is NetworkFunction:
+            f_star: Function = SignedNetwork(NetworkFunction(base.architecture, {n: w.copy() for n, w in
+                                                                                 base.weights.items()}),
+                                             backdoor.verifier)
+        else:
+            f_star = SignedClassifier(TrainedClassifier(base.coef.copy(), base.intercept), backdoor.verifier)
         self._planted[f_star.key()] = backdoor
         while len(self._planted) > KEPT_KEYS:
             self._planted.popitem(last=False)
         return f_star
 
-    def _generate(self, cls: Classifiers, rng: np.random.Generator) -> SignatureBackdoor:
+    def _generate(self, cls: Classifiers | Networks, rng: np.random.Generator) -> SignatureBackdoor:
         """The keypair of a planted backdoor: the first draw ``plant`` makes after ``setup``."""
-        return SignatureBackdoor.generate(cls.d, 2, rng, scheme=self.scheme, grid=cls.grid(),
+        return SignatureBackdoor.generate(cls.d, cls.label_count, rng, scheme=self.scheme, grid=cls.grid(),
                                           bits_per_coordinate=self.bits)
 
     def trapdoor_test(self, trace: Trace, g: Function) -> Callable[[np.ndarray], np.ndarray]:
@@ -128,7 +145,7 @@ class Signature(Attacker):
         self.setup(cls, trace.eps, rng)
         verifier = self._generate(cls, rng).verifier
         model = unwrap(g)
-        carries = isinstance(model, SignedClassifier) and _same_verifier(model.verifier, verifier)
+        carries = isinstance(model, (SignedClassifier, SignedNetwork)) and _same_verifier(model.verifier, verifier)
         static = trace.mode == "static"
 
         def test(x: np.ndarray) -> np.ndarray:
@@ -143,22 +160,30 @@ class Signature(Attacker):
 
     def activate(self, cls: FunctionClass, f_star: Function, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         f_star = unwrap(f_star)
-        backdoor = self._planted.get(f_star.key()) if isinstance(f_star, SignedClassifier) else None
+        signed = isinstance(f_star, (SignedClassifier, SignedNetwork))
+        backdoor = self._planted.get(f_star.key()) if signed else None
         if backdoor is None:
             raise IncompatibleError("signature: can only activate a backdoor it planted itself")
-        base, point = f_star.base, np.asarray(x, dtype=np.float64)[None]
-        first = 1 - int(base(point)[0])
-        for target in (first, 1 - first):
+        base = f_star.base
+        point = np.asarray(x, dtype=np.float32 if isinstance(f_star, SignedNetwork) else np.float64)[None]
+        # targets other than f's class at x, nearest first: f*(x') = target must differ from
+        # f(x') (the rewritten carriers may move f) for the flip the referee checks
+        own = int(base(point)[0])
+        classes = cls.label_count
+        for target in [(own + step) % classes for step in range(1, classes)]:
             x_act = backdoor.activate(point, target)
-            if int(base(x_act)[0]) != target:  # f*(x') = target: the flip the referee checks
+            if int(base(x_act)[0]) != target:
                 return x_act[0]
-        return backdoor.activate(point, first)[0]  # f changes with every rewrite: no flip here
+        return backdoor.activate(point, (own + 1) % classes)[0]  # f changes with every rewrite: no flip here
 
     def perturbation_budget(self, cls: FunctionClass) -> tuple[float, float]:
         self.check_class(cls)
         layout = self._layout(cls)
-        steps = (1 << self.bits) - 1 + (0.0 if cls.dataset.step is not None else 0.5)
+        on_grid = isinstance(cls, Networks) or cls.dataset.step is not None
+        steps = (1 << self.bits) - 1 + (0.0 if on_grid else 0.5)
         linf = steps * layout.grid.step
+        if isinstance(cls, Networks):  # float32 pixels: each of x and x' is k/255 rounded, within 2**-24 in [0, 1]
+            linf += 2.0 ** -23
         return linf, linf * float(np.sqrt(layout.coordinates))
 
 

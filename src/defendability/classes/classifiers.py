@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..crypto.quantise import Grid
-from ..crypto.signatures import SCHEMES, TAG_BYTES, BackdooredModel, Layout, Verifier
+from ..crypto.signatures import BackdooredModel, Verifier
 from ..data.dataset import Dataset
 from ..data.digits import LABELS, MAX_UPSAMPLE, METHODS, digits
 from ..data.gaussian import MAX_D, two_gaussians
@@ -41,12 +41,12 @@ from ..models.sparse_pca import MAX_FEATURES as RELU_MAX_FEATURES
 from ..models.sparse_pca import RandomReLUClassifier
 from ..registry import register
 from ..spaces import Distribution, Empirical
+from ._signed import canonical_verifier
 from .base import (
     Function,
     FunctionClass,
     exact_member,
     is_array,
-    shadows_behaviour,
     unwrap,
 )
 
@@ -345,30 +345,9 @@ class Classifiers(FunctionClass):
                 and _finite_float(f.intercept))
 
     def _canonical_verifier(self, verifier: object) -> Verifier | None:
-        """A fresh verifier equal to ``verifier`` when it is a well-formed one for this
-        class's inputs (exact types, two classes, the canonical carriers), else None."""
-        if type(verifier) is not Verifier or shadows_behaviour(verifier):
-            return None
-        layout, scheme, key = (vars(verifier).get(k) for k in ("layout", "scheme", "verification_key"))
-        if type(layout) is not Layout or shadows_behaviour(layout) or type(scheme) is not str or \
-                scheme not in SCHEMES or type(key) is not bytes:
-            return None
-        grid = vars(layout).get("grid")
-        if type(grid) is not Grid or shadows_behaviour(grid):
-            return None
-        try:
-            fresh = Verifier(Layout(layout.d, layout.classes, TAG_BYTES[scheme],
-                                    Grid(grid.low, grid.step, grid.levels), layout.bits, layout.carrier_seed),
-                             scheme, bytes(key))
-        except (ParameterError, TypeError, AttributeError):
-            return None
-        mine = fresh.layout
-        same = (type(layout.d) is int and layout.d == self.d and layout.classes == 2
-                and layout.tag_bytes == mine.tag_bytes and layout.target_bits == mine.target_bits
-                and layout.coordinates == mine.coordinates and layout.padding == mine.padding
-                and is_array(layout.carriers, mine.carriers.shape, np.int64)
-                and np.array_equal(layout.carriers, mine.carriers))
-        return fresh if same else None
+        """:func:`~defendability.crypto.signatures.canonical_verifier` for this class's
+        inputs and two classes."""
+        return canonical_verifier(verifier, self.d, 2)
 
     def _rff_ok(self, f: object) -> bool:
         f = exact_member(f, RFFModel)

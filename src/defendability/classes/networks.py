@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ..crypto.quantise import Grid
+from ..crypto.signatures import BackdooredModel, Verifier
 from ..errors import IncompatibleError, ParameterError, check
 from ..networks.architecture import Architecture
 from ..networks.backend import DTYPE, tensor, torch_module
@@ -28,6 +30,7 @@ from ..networks.tasks import ImageTask, digits_task, synthetic_task
 from ..networks.training import EVAL_CHUNK, TrainingSettings, fit_network
 from ..registry import register
 from ..spaces import Augmented, Distribution, Empirical
+from ._signed import canonical_verifier
 from .base import Function, FunctionClass, exact_member, unwrap
 
 DATA = ("digits", "synthetic", *FORMATS)
@@ -109,6 +112,56 @@ class NetworkFunction(Function):
 AUGMENTED_COPIES = 8
 
 
+class SignedNetwork(Function):
+    """A network with GKVZ's signature backdoor around it (THEORY.md §6.1): the signed
+    target where an input's carrier pixels hold a valid tag, else the network's class.
+
+    Representation: ``base`` (a :class:`NetworkFunction`) and ``verifier`` (a
+    :class:`~defendability.crypto.signatures.Verifier`: the public carrier layout over the
+    flattened image, the scheme and its verification key). The verifier is evaluated beside
+    the network, as GKVZ's construction would compile it into one. ``logits`` are the
+    network's, with the signed target raised 10 above the largest logit where a tag is
+    valid (so ``probabilities`` and ``argmax`` agree with ``f(x)``); ``activations`` are
+    the network's own (the verifier has none)."""
+
+    counted_methods = ("logits", "probabilities", "activations")
+
+    def __init__(self, base: NetworkFunction, verifier: Verifier):
+        self.base, self.verifier = base, verifier
+
+    @property
+    def architecture(self) -> Architecture:
+        return self.base.architecture
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        x = _images(x, self.base.architecture.input_shape)
+        logits = self.base.logits(x)
+        valid, target = self.verifier.verify(x)
+        rows = np.flatnonzero(valid)
+        logits[rows, target[rows]] = logits[rows].max(axis=1) + 10.0
+        return logits
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        logits = self.logits(x).astype(np.float64)
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def activations(self, x: np.ndarray, layer: str) -> np.ndarray:
+        return self.base.activations(x, layer)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = _images(x, self.base.architecture.input_shape)
+        return BackdooredModel(self.base, self.verifier).predict(x).astype(np.uint8)
+
+    def key(self) -> tuple:
+        layout = self.verifier.layout
+        return ("signed-network", self.base.key(), self.verifier.scheme, self.verifier.verification_key, layout.d,
+                layout.classes, layout.bits, layout.carrier_seed, layout.grid.low, layout.grid.step, layout.grid.levels)
+
+    def __repr__(self) -> str:
+        return f"SignedNetwork({self.base!r}, {self.verifier!r})"
+
+
 @functools.lru_cache(maxsize=TRAINED_CACHE)
 def _trained(arch: Architecture, task_key: tuple, augment: tuple, settings: TrainingSettings,
              seed: int) -> NetworkFunction:
@@ -151,7 +204,9 @@ class Networks(FunctionClass):
     second has twice as many), ``augment`` (``none``: D is the held-out split, finite;
     ``shift``: that split with shifts of up to ``shift`` pixels and Gaussian noise of
     standard deviation ``noise``), ``epochs`` and ``lr`` (training of the reference
-    members), ``seed`` (the split of the bundled tasks).
+    members), ``signed`` (false: members are networks of the architecture only; true:
+    also a network of it with GKVZ's signature verifier around it, :class:`SignedNetwork`,
+    the ``signature`` attacker's backdoor), ``seed`` (the split of the bundled tasks).
 
     Members: exactly this architecture with finite float32 weights
     (:class:`NetworkFunction`). ``random_member`` trains one on the training split
@@ -165,16 +220,17 @@ class Networks(FunctionClass):
 
     def __init__(self, arch: str = "mlp", data: str = "digits", path: str = "", upsample: int = 1,
                  hidden: int = 32, depth: int = 1, channels: int = 8, augment: str = "none", shift: int = 1,
-                 noise: float = 0.05, epochs: int = 30, lr: float = 0.005, seed: int = 0):
+                 noise: float = 0.05, epochs: int = 30, lr: float = 0.005, signed: bool = False, seed: int = 0):
         check(data in DATA, f"networks: data must be one of {', '.join(DATA)}, got {data!r}")
         check(augment in AUGMENT, f"networks: augment must be one of {', '.join(AUGMENT)}, got {augment!r}")
         check(type(depth) is int and 1 <= depth <= 8, f"networks: depth must be an integer in [1, 8], got {depth!r}")
         check(type(seed) is int and seed >= 0, f"networks: seed must be an integer >= 0, got {seed!r}")
         check(type(path) is str, f"networks: path must be a string, got {path!r}")
+        check(type(signed) is bool, f"networks: signed must be true or false, got {signed!r}")
         self.arch, self.data, self.path, self.upsample = arch, data, path, upsample
         self.hidden, self.depth, self.channels = hidden, depth, channels
         self.augment, self.shift, self.noise = augment, shift, float(noise)
-        self.epochs, self.lr, self.seed = epochs, float(lr), seed
+        self.epochs, self.lr, self.signed, self.seed = epochs, float(lr), signed, seed
         self.task = _task(data, path, upsample, seed)
         self.settings = TrainingSettings(epochs=epochs, lr=float(lr))
         self.architecture = Architecture(
@@ -205,10 +261,17 @@ class Networks(FunctionClass):
     def realise(self, points: np.ndarray, labels: np.ndarray) -> Function:
         raise IncompatibleError("networks: networks are trained, not built to realise a labelling")
 
-    def contains(self, f: Function) -> bool:
-        """An exact :class:`NetworkFunction` whose architecture equals the class's (an
-        exact :class:`Architecture`) and whose weights are finite float32 arrays of
-        exactly its parameter names and shapes."""
+    @property
+    def d(self) -> int:
+        """Coordinates of a flattened input."""
+        c, h, w = self.architecture.input_shape
+        return c * h * w
+
+    def grid(self) -> Grid:
+        """The 8-bit grid of [0, 1] (step 1/255), on which the signature backdoor writes."""
+        return Grid(0.0, 1.0 / 255.0, 256)
+
+    def _network_ok(self, f: object) -> bool:
         f = exact_member(f, NetworkFunction)
         if f is None:
             return False
@@ -217,9 +280,24 @@ class Networks(FunctionClass):
         return type(arch) is Architecture and arch == self.architecture and self.architecture.check_weights(
             own.get("weights"))
 
-    def rebuild(self, f: Function) -> NetworkFunction:
-        """A fresh member: the class's own architecture and copies of the checked weights."""
+    def contains(self, f: Function) -> bool:
+        """An exact :class:`NetworkFunction` whose architecture equals the class's (an
+        exact :class:`Architecture`) and whose weights are finite float32 arrays of
+        exactly its parameter names and shapes; with ``signed=true``, also an exact
+        :class:`SignedNetwork` whose base is such a network and whose verifier is a valid
+        one for the flattened inputs and the class's labels."""
+        if type(unwrap(f)) is SignedNetwork:
+            signed = exact_member(f, SignedNetwork)
+            return (self.signed and signed is not None and self._network_ok(vars(signed).get("base"))
+                    and canonical_verifier(vars(signed).get("verifier"), self.d, self.label_count) is not None)
+        return self._network_ok(f)
+
+    def rebuild(self, f: Function) -> Function:
+        """A fresh member: the class's own architecture and copies of the checked weights
+        (and, for a signed network, a verifier rebuilt from its public parameters)."""
         f = unwrap(f)
+        if type(f) is SignedNetwork:
+            return SignedNetwork(self.rebuild(f.base), canonical_verifier(f.verifier, self.d, self.label_count))
         return NetworkFunction(self.architecture, {n: np.array(w, dtype=DTYPE) for n, w in f.weights.items()})
 
     def trained(self, seed: int) -> NetworkFunction:
@@ -239,12 +317,13 @@ class Networks(FunctionClass):
     def describe(self) -> dict[str, Any]:
         """The parameters that apply (a valid SPEC): ``path`` only for a user's files,
         ``upsample`` only for digits, ``channels`` only for a CNN, ``shift`` and
-        ``noise`` only with augmentation."""
+        ``noise`` only with augmentation, ``signed`` only when true."""
         params = self.get_params()
         skip = {"path"} if not self.path else set()
         skip |= {"upsample"} if self.data != "digits" else set()
         skip |= {"channels"} if self.arch != "cnn" else set()
         skip |= {"shift", "noise"} if self.augment == "none" else set()
+        skip |= {"signed"} if not self.signed else set()
         return {"name": self.name, **{k: v for k, v in params.items() if k not in skip}}
 
     def accuracy(self, f: Function) -> float:
