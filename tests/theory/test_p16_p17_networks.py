@@ -11,7 +11,7 @@ P17: against patch-poison (an attacker-chosen patch, perturbation mode) STRIP an
 Mahalanobis reach AUROC >= 0.9, the regime they were designed for; against finetune-flip
 they fall well below vote (the same check, AUROC >= 0.9, rejects them there).
 
-Small on purpose (a few minutes of training would be a benchmark, not a test): 14
+Small on purpose (a few minutes of training would be a benchmark, not a test): 12
 rounds, 8 students of 2,000 examples. The AUROC lower bound is the Hanley–McNeil 95%
 interval's, so a separation passes only when the rounds support it.
 """
@@ -35,7 +35,7 @@ CLS = "networks:augment=shift,hidden=64"
 FINETUNE = "finetune-flip:samples=512"
 STUDENTS = "vote:learner=[students:voters=8,k=2000]"
 EPS = 0.02
-ROUNDS = 14
+ROUNDS = 12
 
 
 def auroc_lower(auroc: float, positives: int, negatives: int) -> float:
