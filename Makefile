@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_gkvz.py
 	$(PY) benchmarks/bench_isolation.py
 	$(PY) benchmarks/bench_import.py
+	$(PY) benchmarks/bench_networks.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info src/*.egg-info .pytest_cache
