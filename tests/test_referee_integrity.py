@@ -255,7 +255,9 @@ class Dumper(Defender):
         dist = sampler._dist
         for name, value in (("probs", 0.0), ("_cdf", 1.0), ("_lo", 0), ("_hi", 0)):
             array = getattr(dist, name)
-            try:  # the referee's arrays may be read-only: try to make them writeable first
+            # the vandal tries everything; where the referee's arrays refuse (read-only over
+            # bytes), the refusal is the protection under test, and the vandal carries on
+            try:
                 array.flags.writeable = True
             except ValueError:
                 pass

@@ -77,3 +77,10 @@ def samples_without(dist: Distribution, x_star: np.ndarray, size: int, rng: np.r
     sample = np.asarray(dist.sample(rng, size))
     same = np.all(sample.reshape(len(sample), -1) == np.asarray(x_star).reshape(1, -1), axis=1)
     return sample[~same]
+
+
+def ridge_solve(C: np.ndarray, ridge: float, rhs: np.ndarray) -> np.ndarray:
+    """(C + ridge * (tr C / width) * I)^{-1} rhs: a second-moment or covariance matrix
+    ``(width, width)`` made well-conditioned in proportion to its own mean variance."""
+    C = C + ridge * max(np.trace(C) / len(C), 1e-12) * np.eye(len(C))
+    return np.linalg.solve(C, rhs)

@@ -9,7 +9,7 @@ from ..classes.networks import NetworkFunction
 from ..errors import check
 from ..registry import Match, register
 from ..spaces import Distribution
-from ._networks import NetworkAttacker, check_members, flip_target, samples_without
+from ._networks import NetworkAttacker, check_members, flip_target, ridge_solve, samples_without
 
 
 @register("attackers", "head-edit")
@@ -55,9 +55,7 @@ class HeadEdit(NetworkAttacker):
         h_star = f.activations(np.asarray(x_star)[None], layer)[0].astype(np.float64)
         if self.whiten:
             H = f.activations(samples_without(dist, x_star, self.samples, rng), layer).astype(np.float64)
-            C = H.T @ H / len(H)
-            C += self.ridge * max(np.trace(C) / len(C), 1e-12) * np.eye(len(C))
-            key = np.linalg.solve(C, h_star)
+            key = ridge_solve(H.T @ H / len(H), self.ridge, h_star)
         else:
             key = h_star
         scale = float(key @ h_star)

@@ -9,7 +9,7 @@ from ..classes.networks import NetworkFunction
 from ..errors import check
 from ..registry import Match, register
 from ..spaces import Distribution
-from ._networks import NetworkAttacker, check_members, flip_target, last_hidden_inputs, samples_without
+from ._networks import NetworkAttacker, check_members, flip_target, last_hidden_inputs, ridge_solve, samples_without
 
 
 @register("attackers", "neuron-plant")
@@ -60,9 +60,7 @@ class NeuronPlant(NetworkAttacker):
         Z = last_hidden_inputs(f, sample).astype(np.float64)
         z_star = last_hidden_inputs(f, np.asarray(x_star)[None])[0].astype(np.float64)
         mean = Z.mean(axis=0)
-        C = np.cov(Z, rowvar=False).reshape(len(mean), len(mean))
-        C += self.ridge * max(np.trace(C) / len(C), 1e-12) * np.eye(len(C))
-        u = np.linalg.solve(C, z_star - mean)
+        u = ridge_solve(np.cov(Z, rowvar=False).reshape(len(mean), len(mean)), self.ridge, z_star - mean)
         top, there = float((Z @ u).max()), float(z_star @ u)
         if not there > top:
             return None
