@@ -74,7 +74,7 @@ def test_a_module_global_carries_nothing_between_isolated_decisions():
 
 class FrameReader(Defender):
     """Walks up the call stack to the referee's frame and reads the trigger it drew
-    (the local ``shown``): rejects exactly that input."""
+    (``side.trigger`` in the round's frame): rejects exactly that input."""
 
     name = "frame-reader"
     graded = False
@@ -82,8 +82,8 @@ class FrameReader(Defender):
     def fit(self, cls, g, sampler, eps, rng):
         frame, trigger = _sys._getframe(), None
         while frame is not None:
-            if "shown" in frame.f_locals:
-                trigger = frame.f_locals["shown"]
+            if "side" in frame.f_locals:
+                trigger = frame.f_locals["side"].trigger
                 break
             frame = frame.f_back
 

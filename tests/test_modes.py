@@ -115,7 +115,7 @@ def test_random_trigger_numbers_are_unchanged_by_the_mode_option():
 
 
 def test_modes_an_attacker_does_not_play_and_bad_budgets_are_refused():
-    with pytest.raises(IncompatibleError, match="plays the modes random-trigger, static, not 'perturbation'"):
+    with pytest.raises(IncompatibleError, match="plays the modes random-trigger, static, predicate, not 'perturbation'"):
         Game("subsets:N=16,d=4", "shatter", "accept", 0.1, mode="perturbation")
     with pytest.raises(IncompatibleError, match="plays the modes perturbation, static"):
         Game("subsets:N=16,d=4", Planter(), "accept", 0.1)

@@ -43,12 +43,14 @@ from typing import Any
 import numpy as np
 
 from . import stats
-from .attackers.base import Attacker, split_setup
-from .budget import exact_distance, within_budget
+from .attacker_round import AttackerRound
+from .attackers.base import Attacker
+from .budget import exact_distance, floor_inverse, within_budget
 from .classes.base import Counted, Function, FunctionClass
 from .defenders.base import Defender
-from .errors import IncompatibleError, ParameterError, check
+from .errors import IncompatibleError, ParameterError, UserError, check
 from .isolation import IsolatedAttacker, isolated_decision
+from .predicate import SALT_BYTES, Predicate
 from .registry import build
 from .rules import INVALID_POLICIES, MIN_EPS, MODES, RULE_FIELDS, Rules, checked_budget  # noqa: F401 (re-exported)
 from .copies import fingerprint, freeze_arrays, member_copy, private_copy
@@ -56,9 +58,15 @@ from .spaces import Distribution, Sampler, referee_distribution
 from .streams import LazyStreams, match_key
 from .trace import Trace
 
-#: Rule violations the referee can find. ``no_backdoor`` is the attacker saying it has none.
+#: Rule violations the referee can find. ``no_backdoor`` is the attacker saying it has none;
+#: ``no_trigger`` (mode predicate) that it chose no trigger; ``bad_trigger`` a chosen trigger
+#: that is not a point of D's support, ``fails_predicate`` one that does not satisfy P;
+#: ``over_poisoned`` (mode poisoning) more replaced rows than the rules allow,
+#: ``bad_poison`` a training set that is not one (shape, values, labels) or that the class
+#: cannot learn from; ``over_budget`` an attacker over a cap on its resources.
 INVALID_REASONS = ("no_backdoor", "not_a_member", "no_flip", "too_far", "f_not_a_member", "bad_distribution",
-                   "too_perturbed")
+                   "too_perturbed", "no_trigger", "bad_trigger", "fails_predicate", "over_poisoned", "bad_poison",
+                   "over_budget")
 
 #: Exact distances that evaluate at most this many points are always computed exactly.
 ALWAYS_EXACT = 1 << 20
@@ -123,39 +131,56 @@ class Round:
     decisions: int
     fit_seconds: float = field(compare=False)  # timings vary run to run; outcomes must not
     decide_seconds: float = field(compare=False)
+    #: What the attacker spent (through the views it was handed: ``attacker_round``).
+    attacker_evaluations: int = 0
+    attacker_samples: int = 0
+    attacker_seconds: float = field(default=0.0, compare=False)
+    #: Hash applications of the predicate (mode predicate): the referee's check of the
+    #: trigger, and the defender's over the round's decisions.
+    referee_hashes: int = 0
+    referee_seconds: float = field(default=0.0, compare=False)  # mode poisoning: learning f and f*
+    predicate_hashes: int = 0
 
 
-class _AttackerRound:
-    """The attacker's side of one round, in the referee's process: the attacker gets its
-    own copy of the class for the round and copies of the referee's inputs; the attacker
-    keeps its own D and f (``backdoor`` and ``plant`` receive the objects it returned
-    from ``setup``: the referee checks and uses copies of its own)."""
+@dataclass
+class _Side:
+    """What the referee gathers about the backdoor side of a round while it is played:
+    the attacker's answer (``theirs``: its f*; ``learned``: the referee's f* in mode
+    poisoning), where f* must flip f, what the defender is shown, the clean input, the
+    predicate of mode predicate, and what the traces carry besides the tape."""
 
-    def __init__(self, attacker: Attacker, cls: FunctionClass, eps: float, rng: np.random.Generator):
-        # one copy of the class for the attacker's round: what it does to it in one call
-        # it meets again in the next, and nowhere else
-        self.attacker, self.cls, self.eps, self.rng = attacker, private_copy(cls), eps, rng
-        self.dist: Any = None
-        self.f: Any = None
-        self.state: dict[str, Any] = {}  # the attacker's state for the round (split_setup)
+    trace: Trace | None = None
+    status: str = "valid"
+    theirs: Any = None
+    learned: Function | None = None
+    trigger: Any = None
+    flip_at: Any = None
+    x_backdoor: Any = None
+    x: Any = None
+    planting: bool = False
+    predicate: Predicate | None = None
+    hashes: int = 0
+    seconds: float = 0.0
+    clean_extra: dict[str, Any] = field(default_factory=dict)
+    backdoor_extra: dict[str, Any] = field(default_factory=dict)
 
-    def setup(self) -> tuple[Any, Any]:
-        self.dist, self.f, self.state = split_setup(self.attacker.setup(self.cls, self.eps, self.rng))
-        return self.dist, self.f
 
-    def backdoor(self, x_star: np.ndarray) -> Any:
-        return self.attacker.backdoor(self.cls, self.dist, self.f, x_star, self.eps, self.rng, **self.state)
+def _plain_point(value: object, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A copy of ``value`` if it is a plain finite numeric array of shape ``shape``, else
+    ``None`` (a subclass could show the check one point and the defender another)."""
+    if type(value) is not np.ndarray or value.shape != tuple(shape) or not np.issubdtype(value.dtype, np.number):
+        return None
+    value = np.array(value, copy=True)
+    return value if bool(np.all(np.isfinite(value))) else None
 
-    def plant(self, x: np.ndarray) -> tuple[Any, Any]:
-        """(f*, x'): the planted backdoor and the attacker's activation of x (``None``
-        when it planted none)."""
-        f_star = self.attacker.plant(self.cls, self.dist, self.f, self.eps, self.rng, **self.state)
-        if f_star is None:
-            return None, None
-        return f_star, self.attacker.activate(self.cls, f_star, x, self.rng, **self.state)
 
-    def close(self) -> None:
-        """Nothing to release in one process (an isolated round ends its process)."""
+def _in_support(dist: Distribution, point: np.ndarray) -> bool:
+    """Whether ``point`` can be drawn from ``dist``: a point of positive mass for a finite
+    support; for a continuous D (no finite support) every finite point of its shape."""
+    support = dist.support()
+    if support is None:
+        return True
+    return bool(dist.mass(point[None].astype(support[0].dtype, copy=False))[0] > 0)
 
 
 class Game:
@@ -208,6 +233,12 @@ class Game:
         if mode not in attacker.modes:
             raise IncompatibleError(f"attacker {attacker!r} plays the modes {', '.join(attacker.modes)}, "
                                     f"not {mode!r}")
+        if mode == "poisoning" and not self.cls.has_erm():
+            raise IncompatibleError(f"mode poisoning learns f from a sample with the class's minimiser; class "
+                                    f"{self.cls!r} has none (fit_member)")
+        if getattr(self.defender, "uses_predicate", False) and mode != "predicate":
+            raise IncompatibleError(f"defender {self.defender!r} checks the predicate of mode predicate; "
+                                    f"this match plays {mode}")
         #: The perturbation budget (l_inf, l2) the referee enforces for an attacker that
         #: activates inputs: the rules' budget, else the one the attacker declares.
         planting = mode == "perturbation" or (mode == "static" and not attacker.triggered)
@@ -249,12 +280,18 @@ class Game:
 
     # -- one round -------------------------------------------------------------------
     def _decide(self, g: Function, dist: Distribution, x: np.ndarray, rng: np.random.Generator,
-                trace: Trace | None) -> tuple[bool, float, int, int, float, float]:
+                trace: Trace | None, predicate: Predicate | None) -> tuple[bool, float, int, int, float, float, int]:
         """One decision by a fresh copy of the defender, handed copies of the class, of
-        ``g`` (counted) and of D (behind a counting sampler), and its own generator; in a
-        process of its own when the match isolates players."""
+        ``g`` (counted) and of D (behind a counting sampler), its own generator and, in
+        mode predicate for a defender that asks (``uses_predicate``), its own counted
+        copy of P; in a process of its own when the match isolates players. Returns
+        (REJECT?, score, evaluations, samples, fit and decide seconds, hashes of P)."""
         defender = private_copy(self.defender)
-        extra = {"trace": trace} if trace is not None and getattr(defender, "uses_trace", False) else {}
+        extra: dict[str, Any] = {"trace": trace} if trace is not None and getattr(defender, "uses_trace", False) \
+            else {}
+        mine = predicate.fresh() if predicate is not None and getattr(defender, "uses_predicate", False) else None
+        if mine is not None:
+            extra["predicate"] = mine
         point = np.array(x[None], copy=True)
         if self.isolate:
             return isolated_decision(defender, self.cls, g, dist, self.eps, rng, point, extra, self._modules)
@@ -264,7 +301,8 @@ class Game:
         t1 = time.perf_counter()
         scores, decisions = detector.score_and_decide(point)
         t2 = time.perf_counter()
-        return (bool(decisions[0]), float(scores[0]), counted.evaluations, sampler.drawn, t1 - t0, t2 - t1)
+        return (bool(decisions[0]), float(scores[0]), counted.evaluations, sampler.drawn, t1 - t0, t2 - t1,
+                0 if mine is None else mine.hashes)
 
     def _checked_member(self, f: object) -> Function | None:
         """The referee's own member made from what a player returned: a copy, checked for
@@ -290,10 +328,10 @@ class Game:
                 self._last_dist = (content, own)
         return own
 
-    def _attacker_round(self, rng: np.random.Generator) -> "_AttackerRound | IsolatedAttacker":
+    def _attacker_round(self, rng: np.random.Generator) -> "AttackerRound | IsolatedAttacker":
         if self.isolate:
             return IsolatedAttacker(self.attacker, self.cls, self.eps, rng, self._modules)
-        return _AttackerRound(self.attacker, self.cls, self.eps, rng)
+        return AttackerRound(self.attacker, self.cls, self.eps, rng)
 
     def play_round(self, seed: int, index: int) -> Round:
         """Play round ``index`` of the match seeded by ``seed`` (deterministic in both).
@@ -310,70 +348,184 @@ class Game:
             attacker.close()
 
     def _play_round(self, index: int, rng: dict[str, np.random.Generator],
-                    attacker: "_AttackerRound | IsolatedAttacker", tape: Trace | None) -> Round:
+                    attacker: "AttackerRound | IsolatedAttacker", tape: Trace | None) -> Round:
         cls, eps, mode = self.cls, self.eps, self.mode
         theirs_dist, theirs_f = attacker.setup()
         # The attacker broke the rules before any trigger: nothing to play. The referee
         # keeps its own copy of D (frozen before the trigger is drawn) and of f.
         dist = self._referee_distribution(theirs_dist)
         if dist is None:
-            return Round(index, "bad_distribution", None, None, None, None, None, 0, 0, 0, 0.0, 0.0)
+            return self._void(index, "bad_distribution", attacker)
         f = self._checked_member(theirs_f)
         if f is None:
-            return Round(index, "f_not_a_member", None, None, None, None, None, 0, 0, 0, 0.0, 0.0)
-        # The trigger (random-trigger, static) or the natural input the attacker perturbs
-        # (perturbation), and the clean input: drawn together before the attacker moves on.
-        # The attacker gets copies: what it does to them never reaches the referee's inputs.
-        shown, x = (np.array(row, copy=True) for row in dist.sample(rng["referee"], 2))
-        planting = mode == "perturbation" or (mode == "static" and not self.attacker.triggered)
+            return self._void(index, "f_not_a_member", attacker)
+        side = _Side(trace=tape)
+        if mode == "poisoning":  # f is not the attacker's: the referee learns it (THEORY §1, docs/variants.md)
+            f = self._poisoning(dist, f, rng["referee"], attacker, side)
+        elif mode == "predicate":
+            self._predicate(dist, rng["referee"], attacker, side)
+        else:
+            self._triggered(dist, f, rng["referee"], attacker, side)
+
+        distance, f_star = None, None
+        if side.theirs is None and side.status == "valid":
+            side.status = "no_backdoor"
+        if side.status == "valid":
+            f_star = side.learned if mode == "poisoning" else self._checked_member(side.theirs)
+            if f_star is None:
+                side.status = "not_a_member"
+        if side.status == "valid":
+            label = f_star(side.flip_at[None])[0]
+            if label == f(side.flip_at[None])[0] or (side.planting and label == f(side.trigger[None])[0]):
+                side.status = "no_flip"
+        usage = attacker.usage()
+        if side.status == "valid" and self._over_budget(usage):
+            side.status = "over_budget"
+        if side.status == "valid":
+            distance = check_distance(cls, f, f_star, dist, eps, rng["referee"], self.distance_samples)
+            if not distance.ok:
+                side.status = "too_far"
+        status = side.status
+        spent = (int(usage["evaluations"]), int(usage["samples"]), float(usage["seconds"]), side.hashes,
+                 side.seconds)
+
+        if status != "valid" and self.invalid_policy == "void":
+            return Round(index, status, None, None, None, None, distance, 0, 0, 0, 0.0, 0.0, *spent)
+
+        clean_trace = backdoor_trace = None
+        if tape is not None:  # each side gets its own copies of the attacker and the class
+            clean_trace = dataclasses.replace(tape, attacker=private_copy(self.attacker), cls=private_copy(cls),
+                                              **side.clean_extra)
+            backdoor_trace = dataclasses.replace(tape, attacker=private_copy(self.attacker), cls=private_copy(cls),
+                                                 x_star=side.trigger.copy(), **side.backdoor_extra)
+        clean = self._decide(f, dist, side.x, rng["defender-clean"], clean_trace, side.predicate)
+        if status != "valid":  # defender_wins: no backdoor side to play
+            return Round(index, status, clean[0], clean[1], False, None, distance, clean[2], clean[3], 1,
+                         clean[4], clean[5], *spent, predicate_hashes=clean[6])
+        dirty = self._decide(f_star, dist, side.x_backdoor, rng["defender-backdoor"], backdoor_trace,
+                             side.predicate)
+        return Round(index, status, clean[0], clean[1], not dirty[0], dirty[1], distance,
+                     clean[2] + dirty[2], clean[3] + dirty[3], 2, clean[4] + dirty[4], clean[5] + dirty[5], *spent,
+                     predicate_hashes=clean[6] + dirty[6])
+
+    def _void(self, index: int, status: str, attacker: "AttackerRound | IsolatedAttacker") -> Round:
+        """A round the attacker's setup made unplayable (no D or no f)."""
+        usage = attacker.usage()
+        return Round(index, status, None, None, None, None, None, 0, 0, 0, 0.0, 0.0, int(usage["evaluations"]),
+                     int(usage["samples"]), float(usage["seconds"]))
+
+    def _over_budget(self, usage: dict[str, float]) -> bool:
+        """Whether the attacker spent more than a cap of the rules allows."""
+        return any(usage[name.removeprefix("attacker_")] > cap for name, cap in self.rules.attacker_caps.items())
+
+    def _triggered(self, dist: Distribution, f: Function, rng: np.random.Generator,
+                   attacker: "AttackerRound | IsolatedAttacker", side: "_Side") -> None:
+        """Modes random-trigger, perturbation and static: the referee draws the trigger
+        (or the natural input the attacker perturbs) and the clean input together, before
+        the attacker moves on; the attacker gets copies."""
+        mode = self.mode
+        shown, side.x = (np.array(row, copy=True) for row in dist.sample(rng, 2))
+        side.trigger = side.flip_at = side.x_backdoor = shown
+        side.planting = mode == "perturbation" or (mode == "static" and not self.attacker.triggered)
         # Where f* must flip f: the trigger; or, for a planted f* (perturbation, and static
         # for a planting attacker, where the activated input stays hidden from the
         # defender), the activated input x', whose label must differ both from f's at x'
         # and from f's at the natural x it was made from. The attacker activates before
         # the referee copies f*, so that it holds nothing of the referee's when it last runs.
-        flip_at, status = shown, "valid"
-        if planting:
-            theirs_star, x_act = attacker.plant(shown.copy())
-            if theirs_star is not None:
-                flip_at, status = self._activated(shown, x_act)
+        if side.planting:
+            side.theirs, x_act = attacker.plant(shown.copy())
+            if side.theirs is not None:
+                side.flip_at, side.status = self._activated(shown, x_act)
         else:
-            theirs_star = attacker.backdoor(shown.copy())
+            side.theirs = attacker.backdoor(shown.copy())
+        if mode == "perturbation":
+            side.x_backdoor = side.flip_at
+        elif mode == "static":  # the defender sees the model with an ordinary input
+            side.x_backdoor = np.array(dist.sample(rng, 1)[0], copy=True)
 
-        distance, x_backdoor, f_star = None, shown, None
-        if theirs_star is None:
-            status = "no_backdoor"
-        else:
-            f_star = self._checked_member(theirs_star)
-            if f_star is None:
-                status = "not_a_member"
-            if mode == "perturbation":
-                x_backdoor = flip_at
-            elif mode == "static":  # the defender sees the model with an ordinary input
-                x_backdoor = np.array(dist.sample(rng["referee"], 1)[0], copy=True)
-            if status == "valid":
-                label = f_star(flip_at[None])[0]
-                if label == f(flip_at[None])[0] or (planting and label == f(shown[None])[0]):
-                    status = "no_flip"
-            if status == "valid":
-                distance = check_distance(cls, f, f_star, dist, eps, rng["referee"], self.distance_samples)
-                if not distance.ok:
-                    status = "too_far"
+    def _predicate(self, dist: Distribution, rng: np.random.Generator,
+                   attacker: "AttackerRound | IsolatedAttacker", side: "_Side") -> None:
+        """Mode predicate: the referee draws the salt of P (after setup: the attacker
+        could not shape D or f around it) and the clean input; the attacker chooses x*,
+        which the referee checks is a point of D's support that satisfies P (its own
+        hashes, counted as the referee's), then backdoors it."""
+        T, z = self.rules.predicate
+        side.predicate = Predicate(rng.bytes(SALT_BYTES), T, z)
+        side.x = np.array(dist.sample(rng, 1)[0], copy=True)
+        theirs_x, side.theirs = attacker.choose_and_backdoor(side.predicate.fresh())
+        side.trigger = side.flip_at = side.x_backdoor = side.x  # replaced by x* once it checks
+        if theirs_x is None:
+            side.status, side.theirs = "no_trigger", None
+            return
+        x_star = _plain_point(theirs_x, dist.point_shape)
+        if x_star is None or not _in_support(dist, x_star):
+            side.status = "bad_trigger"
+            return
+        check = side.predicate.fresh()
+        satisfied = bool(check(x_star[None])[0])
+        side.hashes += check.hashes
+        side.trigger = side.flip_at = side.x_backdoor = x_star
+        side.backdoor_extra = {"predicate": side.predicate.fresh()}
+        if not satisfied:
+            side.status = "fails_predicate"
 
-        if status != "valid" and self.invalid_policy == "void":
-            return Round(index, status, None, None, None, None, distance, 0, 0, 0, 0.0, 0.0)
+    def _poisoning(self, dist: Distribution, labeller: Function, rng: np.random.Generator,
+                   attacker: "AttackerRound | IsolatedAttacker", side: "_Side") -> Function:
+        """Mode poisoning: the attacker's f labels a training sample S of m points of D;
+        the referee learns the original from it with the class's minimiser; it draws x*
+        and the clean input; the attacker, seeing S and x*, may replace floor(eta*m) rows,
+        and f* is what the same minimiser learns from S'. Returns the learned original."""
+        m, eta = self.rules.poisoning
+        X = np.array(dist.sample(rng, m), copy=True)
+        y = np.asarray(labeller(X)).astype(np.int64)
+        t0 = time.perf_counter()
+        f = self._learned(X, y)
+        side.seconds += time.perf_counter() - t0
+        shown, side.x = (np.array(row, copy=True) for row in dist.sample(rng, 2))
+        side.trigger = side.flip_at = side.x_backdoor = shown
+        rows = floor_inverse(1.0 / eta, float(m)) if eta > 0 else 0  # floor(eta*m), robust to float error
+        theirs = attacker.poison(X.copy(), y.copy(), shown.copy(), rows)
+        side.clean_extra = {"training": (X, y)}
+        if theirs is None:
+            side.theirs = None
+            return f
+        side.status, poisoned = self._checked_poison(X, y, theirs, rows)
+        side.theirs = theirs
+        if side.status == "valid":
+            t0 = time.perf_counter()
+            try:
+                side.learned = self._learned(*poisoned)
+            except (ValueError, TypeError, IndexError, UserError):  # points the class cannot learn from
+                side.status = "bad_poison"
+            side.seconds += time.perf_counter() - t0
+            side.backdoor_extra = {"training": poisoned}
+        return f
 
-        clean_trace = backdoor_trace = None
-        if tape is not None:  # each side gets its own copies of the attacker and the class
-            clean_trace = dataclasses.replace(tape, attacker=private_copy(self.attacker), cls=private_copy(cls))
-            backdoor_trace = dataclasses.replace(tape, attacker=private_copy(self.attacker), cls=private_copy(cls),
-                                                 x_star=shown.copy())
-        c_rej, c_score, ev, sm, fit_s, dec_s = self._decide(f, dist, x, rng["defender-clean"], clean_trace)
-        if status != "valid":  # defender_wins: no backdoor side to play
-            return Round(index, status, c_rej, c_score, False, None, distance, ev, sm, 1, fit_s, dec_s)
-        b_rej, b_score, ev2, sm2, fit2, dec2 = self._decide(f_star, dist, x_backdoor, rng["defender-backdoor"],
-                                                             backdoor_trace)
-        return Round(index, status, c_rej, c_score, not b_rej, b_score, distance,
-                     ev + ev2, sm + sm2, 2, fit_s + fit2, dec_s + dec2)
+    def _learned(self, X: np.ndarray, y: np.ndarray) -> Function:
+        """The member the class's minimiser learns from (X, y), as the referee's own."""
+        learned = self._checked_member(self.cls.fit_member(X, y.astype(np.uint8)))
+        if learned is None:
+            raise ParameterError(f"class {self.cls!r}: fit_member returned a non-member")
+        return learned
+
+    def _checked_poison(self, X: np.ndarray, y: np.ndarray, theirs: object,
+                        rows: int) -> tuple[str, tuple[np.ndarray, np.ndarray] | None]:
+        """``("valid", (X', y'))`` when the attacker's answer is a training set of S's
+        shape with labels in [0, label_count) differing from S in at most ``rows`` rows;
+        else ``"bad_poison"`` or ``"over_poisoned"``."""
+        if type(theirs) is not tuple or len(theirs) != 2:
+            return "bad_poison", None
+        Xp, yp = theirs
+        if type(Xp) is not np.ndarray or type(yp) is not np.ndarray or Xp.shape != X.shape or yp.shape != y.shape \
+                or not np.issubdtype(Xp.dtype, np.number) or not np.issubdtype(yp.dtype, np.integer):
+            return "bad_poison", None
+        Xp, yp = np.array(Xp, dtype=X.dtype, copy=True), np.array(yp, dtype=np.int64, copy=True)
+        if not np.all(np.isfinite(Xp)) or yp.min(initial=0) < 0 or yp.max(initial=0) >= self.cls.label_count:
+            return "bad_poison", None
+        changed = np.any(Xp.reshape(len(X), -1) != X.reshape(len(X), -1), axis=1) | (yp != y)
+        if int(np.count_nonzero(changed)) > rows:
+            return "over_poisoned", None
+        return "valid", (Xp, yp)
 
     def _activated(self, x: np.ndarray, x_act: object) -> tuple[np.ndarray, str]:
         """The attacker's activation ``x_act`` of ``x``, as the referee's own plain array,
@@ -455,6 +607,16 @@ class Game:
                 # how each distance check was made (exact or estimated: check_distance)
                 "exact_distance_checks": sum(1 for r in played if r.distance is not None and r.distance.exact),
                 "estimated_distance_checks": len(estimated),
+                # what the attacker spent per round (through the views it is handed)
+                "attacker_evaluations_per_round": sum(r.attacker_evaluations for r in played) / len(played),
+                "attacker_samples_per_round": sum(r.attacker_samples for r in played) / len(played),
+                "attacker_seconds_per_round": sum(r.attacker_seconds for r in played) / len(played),
+                # mode predicate: the referee's check of x*, the defender's checks per decision
+                "referee_hashes_per_round": sum(r.referee_hashes for r in played) / len(played),
+                "predicate_hashes_per_decision": sum(r.predicate_hashes for r in kept) / decisions
+                if decisions else 0.0,
+                # mode poisoning: the referee learning f and f*
+                "referee_seconds_per_round": sum(r.referee_seconds for r in played) / len(played),
             },
             cls=repr(self.cls), attacker=repr(self.attacker), defender=repr(self.defender),
             invalid_policy=self.invalid_policy, trace=self.trace, mode=self.mode, isolate=self.isolate,

@@ -168,26 +168,35 @@ def _guarded(conn: Connection, work: Any) -> None:
             pass
 
 
+#: The calls of an attacker's round the referee may ask its process for, and how many
+#: objects each returns (each packed on its own, :func:`_pack`).
+_ATTACKER_CALLS = {"backdoor": 1, "plant": 2, "choose_and_backdoor": 2, "poison": 1}
+
+
 def _attacker_main(conn: Connection) -> None:
-    """The attacker's round in its own process (see :class:`IsolatedAttacker`)."""
+    """The attacker's round in its own process (see :class:`IsolatedAttacker`): the same
+    :class:`~defendability.attacker_round.AttackerRound` as in one process, driven by
+    messages; the attacker's state and its own D and f stay here."""
+    from .attacker_round import AttackerRound
+
     def work() -> None:
         attacker, cls_bytes, eps, rng = pickle.loads(conn.recv_bytes())
         cls = pickle.loads(cls_bytes)  # the attacker's copy of the class for the round
-        dist, f, state = split_setup(attacker.setup(cls, eps, rng))  # state stays in this process
+        play = AttackerRound(attacker, cls, eps, rng)
+        dist, f = play.setup()
         # the referee rebuilds D itself; a type it would not unpickle is converted here,
         # by the same rule it applies in its own process
         _send(conn, ("ok", (_pack(referee_distribution(dist)), _pack(f))))
-        message = pickle.loads(conn.recv_bytes())
-        if message[0] == "stop":  # the round ended before the backdoor (an invalid setup)
-            return
-        if message[0] == "backdoor":
-            _, x_star = message
-            _send(conn, ("ok", _pack(attacker.backdoor(cls, dist, f, x_star, eps, rng, **state))))
-        elif message[0] == "plant":
-            _, x = message
-            f_star = attacker.plant(cls, dist, f, eps, rng, **state)
-            x_act = attacker.activate(cls, f_star, x, rng, **state) if f_star is not None else None
-            _send(conn, ("ok", (_pack(f_star), _pack(x_act))))
+        while True:
+            name, args = pickle.loads(conn.recv_bytes())
+            if name == "usage":
+                _send(conn, ("ok", play.usage()))
+                continue
+            if name not in _ATTACKER_CALLS:  # "stop": the round is over
+                return
+            answer = getattr(play, name)(*args)
+            packed = _pack(answer) if _ATTACKER_CALLS[name] == 1 else tuple(_pack(v) for v in answer)
+            _send(conn, ("ok", packed))
 
     _guarded(conn, work)
 
@@ -202,8 +211,9 @@ def _defender_main(conn: Connection) -> None:
         t1 = time.perf_counter()
         scores, decisions = detector.score_and_decide(x)
         t2 = time.perf_counter()
+        predicate = extra.get("predicate")
         _send(conn, ("ok", (bool(np.asarray(decisions)[0]), float(np.asarray(scores)[0]), int(counted.evaluations),
-                            int(sampler.drawn), t1 - t0, t2 - t1)))
+                            int(sampler.drawn), t1 - t0, t2 - t1, 0 if predicate is None else int(predicate.hashes))))
 
     _guarded(conn, work)
 
@@ -212,21 +222,46 @@ class IsolatedAttacker:
     """The attacker's side of one round, played in a fresh process.
 
     ``setup()`` returns what the attacker returned (D, already reduced to a library type,
-    and f), read as values; then ``backdoor(x_star)`` or ``plant(x)`` (the latter returns
-    (f*, x')). The attacker's own objects (its D and f) stay in its process."""
+    and f), read as values; then the calls of the round's mode, as
+    :class:`~defendability.attacker_round.AttackerRound` has them. The attacker's own
+    objects (its D and f) stay in its process. ``usage()``: the evaluations and samples
+    its process counted, and the seconds the referee measured around its calls (the
+    process's own clock could be forged)."""
 
     def __init__(self, attacker: Any, cls: Any, eps: float, rng: np.random.Generator, modules: tuple[str, ...]):
         self._process = _Process(_attacker_main, "attacker", modules)
         self._start = (attacker, pickle.dumps(cls, protocol=pickle.HIGHEST_PROTOCOL), eps, rng)
+        self._seconds = 0.0
+
+    def _ask(self, message: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self._process.ask(message)
+        finally:
+            self._seconds += time.perf_counter() - t0
 
     def setup(self) -> tuple[Any, Any]:
-        return self._pair(self._process.ask(self._start))
+        return self._pair(self._ask(self._start))
 
     def backdoor(self, x_star: np.ndarray) -> Any:
-        return _unpack(self._process.ask(("backdoor", x_star)), self._process.modules)
+        return _unpack(self._ask(("backdoor", (x_star,))), self._process.modules)
 
     def plant(self, x: np.ndarray) -> tuple[Any, Any]:
-        return self._pair(self._process.ask(("plant", x)))
+        return self._pair(self._ask(("plant", (x,))))
+
+    def choose_and_backdoor(self, predicate: Any) -> tuple[Any, Any]:
+        return self._pair(self._ask(("choose_and_backdoor", (predicate,))))
+
+    def poison(self, X: np.ndarray, y: np.ndarray, x_star: np.ndarray, rows: int) -> Any:
+        return _unpack(self._ask(("poison", (X, y, x_star, rows))), self._process.modules)
+
+    def usage(self) -> dict[str, float]:
+        counted = self._process.ask(("usage", ()))
+        ok = type(counted) is dict and all(type(counted.get(k)) is int and counted[k] >= 0
+                                           for k in ("evaluations", "samples"))
+        if not ok:
+            raise PlayerError("the attacker's process sent back something other than its usage")
+        return {"evaluations": counted["evaluations"], "samples": counted["samples"], "seconds": self._seconds}
 
     def _pair(self, reply: Any) -> tuple[Any, Any]:
         if not (type(reply) is tuple and len(reply) == 2):
@@ -239,16 +274,17 @@ class IsolatedAttacker:
 
 def isolated_decision(defender: Any, cls: Any, g: Any, dist: Any, eps: float, rng: np.random.Generator,
                       x: np.ndarray, extra: dict[str, Any],
-                      modules: tuple[str, ...]) -> tuple[bool, float, int, int, float, float]:
-    """One decision (REJECT?, score, evaluations, samples, fit and decide seconds) made in
+                      modules: tuple[str, ...]) -> tuple[bool, float, int, int, float, float, int]:
+    """One decision (REJECT?, score, evaluations, samples, fit and decide seconds, hashes
+    of the predicate) made in
     a fresh process by the defender, handed copies (they travel as pickles)."""
     process = _Process(_defender_main, "defender", modules)
     try:
         out = process.ask((defender, cls, g, dist, eps, rng, x, extra))
     finally:
         process.close()
-    ok = (isinstance(out, tuple) and len(out) == 6 and type(out[0]) is bool and type(out[1]) is float
-          and all(type(v) is int and v >= 0 for v in out[2:4]) and all(type(v) is float for v in out[4:]))
+    ok = (isinstance(out, tuple) and len(out) == 7 and type(out[0]) is bool and type(out[1]) is float
+          and all(type(v) is int and v >= 0 for v in (*out[2:4], out[6])) and all(type(v) is float for v in out[4:6]))
     if not ok:
         raise PlayerError("the defender's process sent back something other than a decision")
     return out

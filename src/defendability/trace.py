@@ -47,6 +47,13 @@ class Trace:
     tape_state: dict[str, Any] = field(repr=False)
     x_star: np.ndarray | None = field(default=None, repr=False)
     mode: str = "random-trigger"
+    #: Mode predicate, backdoor side: the round's predicate (a fresh copy), which the
+    #: attacker's ``choose_trigger`` was given.
+    predicate: Any = field(default=None, repr=False)
+    #: Mode poisoning: the training set (X, y) the function was learned from: S on the
+    #: clean side, the attacker's S' on the backdoor side (the analogue of observing the
+    #: training process, ``docs/variants.md``).
+    training: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
     def from_stream(cls, attacker: "Attacker", fclass: "FunctionClass", eps: float, rng: np.random.Generator,
@@ -74,10 +81,15 @@ class Trace:
         call gets back what ``setup`` returned, its state included, as in the round."""
         if self.x_star is None:
             raise ValueError("the clean side's trace has no trigger: nothing was backdoored")
+        if self.mode == "poisoning":
+            raise ValueError("in mode poisoning f* is learned from the training set, which the trace carries "
+                             "(Trace.training)")
         rng = self.tape()
         dist, f, state = self._setup(rng)
         if self.mode == "perturbation" or (self.mode == "static" and not self.attacker.triggered):
             return self.attacker.plant(self.cls, dist, f, self.eps, rng, **state)
+        if self.mode == "predicate":  # the round's calls in order: the choice, then the backdoor
+            self.attacker.choose_trigger(self.cls, dist, f, self.predicate.fresh(), self.eps, rng, **state)
         return self.attacker.backdoor(self.cls, dist, f, self.x_star, self.eps, rng, **state)
 
     def _setup(self, rng: np.random.Generator) -> tuple[Any, Any, dict[str, Any]]:

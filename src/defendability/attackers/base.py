@@ -20,6 +20,7 @@ from ..spaces import Distribution
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..defenders.base import Defender
+    from ..predicate import Predicate
     from ..trace import Trace
 
 
@@ -32,11 +33,17 @@ class Attacker(Component, ABC):
     """
 
     name: str = "attacker"
-    #: The game modes this attacker plays (``game.MODES``). An attacker that backdoors a
-    #: given trigger (``backdoor``) plays the random-trigger game and the static one; one
-    #: that plants a backdoor and activates inputs (``plant``, ``activate``,
-    #: ``perturbation_budget``) plays perturbation and static.
-    modes: tuple[str, ...] = ("random-trigger", "static")
+    #: The game modes this attacker plays (``rules.MODES``). An attacker that backdoors a
+    #: given trigger (``backdoor``) plays the random-trigger game, the static one and mode
+    #: predicate (``choose_trigger`` has a default); one that plants a backdoor and
+    #: activates inputs (``plant``, ``activate``, ``perturbation_budget``) plays
+    #: perturbation and static; one that poisons a training set (``poison``) adds
+    #: ``"poisoning"``.
+    modes: tuple[str, ...] = ("random-trigger", "static", "predicate")
+
+    #: Draws from D the default ``choose_trigger`` makes, as a multiple of 2^z, before it
+    #: gives up (a P-mass of 2^-z is missed with probability about e^-64).
+    trigger_draws: int = 64
 
     @property
     def triggered(self) -> bool:
@@ -76,6 +83,34 @@ class Attacker(Component, ABC):
     def perturbation_budget(self, cls: FunctionClass) -> tuple[float, float]:
         """The (l_inf, l2) norms of x' - x this attacker declares for perturbation mode."""
         raise IncompatibleError(f"attacker {self!r} declares no perturbation budget")
+
+    def choose_trigger(self, cls: FunctionClass, dist: Distribution, f: Function, predicate: "Predicate",
+                       eps: float, rng: np.random.Generator, state: object = None) -> np.ndarray | None:
+        """Mode predicate (``docs/variants.md``): the trigger x* (shape ``point_shape``), a
+        point of D's support with ``predicate(x*[None])[0]`` true, or ``None``. The
+        referee then calls ``backdoor`` with it.
+
+        The default is the random-trigger analogue: x ~ D conditioned on P, by drawing
+        from D in batches until a point satisfies P (at most ``trigger_draws * 2^z``
+        draws), so an attacker that does not use its choice plays the paper's game
+        restricted to P. Attackers that use the choice override it (``chosen``)."""
+        batch = max(16, int(round(1.0 / predicate.density)))
+        for _ in range(self.trigger_draws):
+            points = dist.sample(rng, batch)
+            found = np.flatnonzero(predicate(points))
+            if len(found):
+                return np.array(points[found[0]], copy=True)
+        return None
+
+    def poison(self, cls: FunctionClass, dist: Distribution, f: Function, X: np.ndarray, y: np.ndarray,
+               x_star: np.ndarray, rows: int, eps: float, rng: np.random.Generator,
+               state: object = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """Mode poisoning (``docs/variants.md``): the training set (X', y') the referee
+        learns f* from, made from the referee's sample S = (X, y) (``X``:
+        ``(m, *point_shape)``, ``y``: ``(m,)`` int64, labelled by the f of ``setup``),
+        seeing the trigger ``x_star``; at most ``rows`` rows may differ from S. ``None``:
+        no poisoning (no backdoor)."""
+        raise IncompatibleError(f"attacker {self!r} does not poison training sets (it plays {', '.join(self.modes)})")
 
     def check_class(self, cls: FunctionClass) -> None:
         """Raise :class:`~defendability.errors.IncompatibleError` (one line) if this

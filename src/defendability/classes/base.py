@@ -12,6 +12,8 @@ random members, and (where it can) the exact distance between two members.
 
 from __future__ import annotations
 
+import copy
+
 import functools
 import math
 from abc import ABC, abstractmethod
@@ -89,6 +91,8 @@ class Counted(Function):
         return self.function(x)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "function":  # not set yet (a copy being made): no view to forward to
+            raise AttributeError(name)
         value = getattr(self.function, name)
         if name in type(self.function).counted_methods:
             add = self._add
@@ -102,6 +106,25 @@ class Counted(Function):
 
     def key(self) -> tuple:
         return self.function.key()
+
+    def __reduce__(self) -> tuple:
+        # a pickle is a view of the function that counts from zero in its new process
+        return (Counted, (self.function,))
+
+    def __copy__(self) -> "Counted":
+        return self._sharing(self.function)
+
+    def __deepcopy__(self, memo: dict) -> "Counted":
+        # a copy of the view still counts into this view's count: copying what one is
+        # handed does not make evaluations free
+        return self._sharing(copy.deepcopy(self.function, memo))
+
+    def _sharing(self, function: Function) -> "Counted":
+        twin = object.__new__(Counted)
+        object.__setattr__(twin, "function", function)
+        object.__setattr__(twin, "_add", self._add)
+        object.__setattr__(twin, "_count", self._count)
+        return twin
 
 
 def unwrap(f: Function) -> Function:
