@@ -2,7 +2,7 @@
 
 :class:`AttackerRound` runs the attacker's calls of one round in the order the referee
 asks for them (``setup``, then, by mode, ``backdoor``, ``plant`` with ``activate``,
-``choose_trigger`` with ``backdoor``, or ``poison``). The same class runs in the
+``choose_trigger`` then ``backdoor``, or ``poison``). The same class runs in the
 referee's process and, with ``isolate=True``, in the attacker's own process
 (:mod:`.isolation` forwards each call by name), so the protocol is written once.
 
@@ -128,18 +128,12 @@ class AttackerRound:
             return None, None
         return f_star, self._timed(self.attacker.activate, self.cls, f_star, x, self.rng, **self.state)
 
-    def choose_and_backdoor(self, predicate: Any) -> tuple[Any, Any]:
-        """Mode ``predicate``: (x*, f*), the trigger the attacker chose (it must satisfy
-        ``predicate``) and its backdoor there (``(None, None)`` when it chose none)."""
+    def choose_trigger(self, predicate: Any) -> Any:
+        """Mode predicate: the trigger the attacker chooses (it must satisfy
+        ``predicate``; the referee checks it before asking for the backdoor), or ``None``."""
         dist, f = self._views()
-        x_star = self._timed(self.attacker.choose_trigger, self.cls, dist, f, predicate, self.eps, self.rng,
-                             **self.state)
-        if x_star is None:
-            return None, None
-        mine = np.array(x_star, copy=True) if isinstance(x_star, np.ndarray) else x_star
-        dist, f = self._views()
-        f_star = self._timed(self.attacker.backdoor, self.cls, dist, f, mine, self.eps, self.rng, **self.state)
-        return x_star, f_star
+        return self._timed(self.attacker.choose_trigger, self.cls, dist, f, predicate, self.eps, self.rng,
+                           **self.state)
 
     def poison(self, X: np.ndarray, y: np.ndarray, x_star: np.ndarray, rows: int) -> Any:
         """Mode ``poisoning``: the attacker's training set (X', y') made from the

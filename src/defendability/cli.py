@@ -83,7 +83,23 @@ def play(
     trace: bool = typer.Option(False, "--trace", help="trace access: defenders may see the attacker's trace "
                                "(random tape, trigger); key-holder needs it"),
     mode: str = typer.Option("random-trigger", "--mode", help="random-trigger (the paper's game), perturbation "
-                             "(the attacker activates a natural input within a budget) or static (only the model)"),
+                             "(the attacker activates a natural input within a budget), static (only the model), "
+                             "predicate (the attacker chooses a trigger that satisfies an expensive predicate) or "
+                             "poisoning (the referee learns f from a sample the attacker may poison)"),
+    predicate_iterations: Optional[int] = typer.Option(None, "--predicate-iterations", help="mode predicate: T, "
+                                                       "hash iterations per check (default 1000)"),
+    predicate_bits: Optional[int] = typer.Option(None, "--predicate-bits", help="mode predicate: z, leading zero "
+                                                 "bits the trigger's hash must have (default 6)"),
+    train_size: Optional[int] = typer.Option(None, "--train-size", help="mode poisoning: m, the training sample "
+                                             "the referee learns f from (default 1000)"),
+    poison: Optional[float] = typer.Option(None, "--poison", help="mode poisoning: eta, the fraction of the "
+                                           "training sample the attacker may replace (default 0.05)"),
+    attacker_evaluations: Optional[int] = typer.Option(None, "--attacker-evaluations", help="cap on the "
+                                                       "attacker's evaluations of f per round (over it: invalid)"),
+    attacker_samples: Optional[int] = typer.Option(None, "--attacker-samples", help="cap on the attacker's "
+                                                   "samples of D per round"),
+    attacker_seconds: Optional[float] = typer.Option(None, "--attacker-seconds", help="cap on the attacker's "
+                                                     "seconds per round"),
     budget: Optional[str] = typer.Option(None, "--budget", help="perturbation budget 'LINF,L2' (default: the "
                                          "attacker's declared budget)"),
     distance_samples: Optional[int] = typer.Option(None, "--distance-samples", help="fresh samples for an "
@@ -99,7 +115,9 @@ def play(
     try:
         rules = Rules(_parse_eps(eps), invalid_policy=invalid_policy, mode=mode, trace=trace,
                       budget=None if budget is None else _parse_budget(budget), distance_samples=distance_samples,
-                      isolate=isolate)
+                      isolate=isolate, predicate_iterations=predicate_iterations, predicate_bits=predicate_bits,
+                      train_size=train_size, poison=poison, attacker_evaluations=attacker_evaluations,
+                      attacker_samples=attacker_samples, attacker_seconds=attacker_seconds)
         game = Game(cls, attacker, defender, rules=rules)
         result = game.play(rounds=rounds, seed=_parse_seed(seed))
     except UserError as err:
@@ -109,6 +127,8 @@ def play(
         return
     where = "" if result.mode == "random-trigger" else f" | mode {result.mode}" + (
         f" (budget l_inf {result.budget[0]:g}, l2 {result.budget[1]:g})" if result.budget else "")
+    if result.variant:
+        where += " | " + ", ".join(f"{k} {v:g}" for k, v in result.variant.items())
     _out.print(f"class {result.cls} | attacker {result.attacker} | defender {result.defender} | eps {result.eps:g}"
                f"{where}",
                markup=False, soft_wrap=True)
@@ -136,7 +156,15 @@ def play(
                f"policy {result.invalid_policy}{'; trace access' if result.trace else ''}{'; isolated players' if result.isolate else ''}; VC dimension {result.vc_dimension}; seed {result.seed}; "
                f"{result.seconds:.2f} s", markup=False, soft_wrap=True)
     _out.print(f"per decision: {c['samples_per_decision']:.0f} samples, {c['evaluations_per_decision']:.0f} "
-               f"evaluations of g, {c['seconds_per_1000_decisions']:.3f} s per 1000 decisions",
+               f"evaluations of g, {c['seconds_per_1000_decisions']:.3f} s per 1000 decisions"
+               + (f", {c['predicate_hashes_per_decision']:.0f} hashes of P" if result.mode == "predicate" else ""),
+               markup=False, soft_wrap=True)
+    _out.print(f"attacker per round: {c['attacker_evaluations_per_round']:.0f} evaluations of f, "
+               f"{c['attacker_samples_per_round']:.0f} samples of D, {c['attacker_seconds_per_round']:.4f} s"
+               + (f"; referee: {c['referee_hashes_per_round']:.0f} hashes of P per round" if result.mode == "predicate"
+                  else "")
+               + (f"; referee: {c['referee_seconds_per_round']:.3f} s learning f and f* per round"
+                  if result.mode == "poisoning" else ""),
                markup=False, soft_wrap=True)
 
 

@@ -52,7 +52,7 @@ from .errors import IncompatibleError, ParameterError, UserError, check
 from .isolation import IsolatedAttacker, isolated_decision
 from .predicate import SALT_BYTES, Predicate
 from .registry import build
-from .rules import INVALID_POLICIES, MIN_EPS, MODES, RULE_FIELDS, Rules, checked_budget  # noqa: F401 (re-exported)
+from .rules import INVALID_POLICIES, MIN_EPS, MODES, RULE_FIELDS, VARIANT_RULES, Rules, checked_budget  # noqa: F401
 from .copies import fingerprint, freeze_arrays, member_copy, private_copy
 from .spaces import Distribution, Sampler, referee_distribution
 from .streams import LazyStreams, match_key
@@ -448,14 +448,14 @@ class Game:
         """Mode predicate: the referee draws the salt of P (after setup: the attacker
         could not shape D or f around it) and the clean input; the attacker chooses x*,
         which the referee checks is a point of D's support that satisfies P (its own
-        hashes, counted as the referee's), then backdoors it."""
+        hashes, counted as the referee's); only then does the attacker backdoor it."""
         T, z = self.rules.predicate
         side.predicate = Predicate(rng.bytes(SALT_BYTES), T, z)
         side.x = np.array(dist.sample(rng, 1)[0], copy=True)
-        theirs_x, side.theirs = attacker.choose_and_backdoor(side.predicate.fresh())
+        theirs_x = attacker.choose_trigger(side.predicate.fresh())
         side.trigger = side.flip_at = side.x_backdoor = side.x  # replaced by x* once it checks
         if theirs_x is None:
-            side.status, side.theirs = "no_trigger", None
+            side.status = "no_trigger"
             return
         x_star = _plain_point(theirs_x, dist.point_shape)
         if x_star is None or not _in_support(dist, x_star):
@@ -468,6 +468,8 @@ class Game:
         side.backdoor_extra = {"predicate": side.predicate.fresh()}
         if not satisfied:
             side.status = "fails_predicate"
+            return
+        side.theirs = attacker.backdoor(x_star.copy())
 
     def _poisoning(self, dist: Distribution, labeller: Function, rng: np.random.Generator,
                    attacker: "AttackerRound | IsolatedAttacker", side: "_Side") -> Function:
@@ -621,6 +623,8 @@ class Game:
             cls=repr(self.cls), attacker=repr(self.attacker), defender=repr(self.defender),
             invalid_policy=self.invalid_policy, trace=self.trace, mode=self.mode, isolate=self.isolate,
             budget=None if self.budget is None else list(self.budget),
+            variant={name: getattr(self.rules, name) for name in VARIANT_RULES
+                     if getattr(self.rules, name) is not None},
             lower_bound=self.attacker.lower_bound(self.cls, self.eps),
             guarantee=self.defender.guarantee(self.cls, self.eps),
             clean_scores=clean_scores, backdoor_scores=backdoor_scores,
@@ -643,7 +647,9 @@ class GameResult:
     bound on alpha + beta for every defender; ``guarantee``: the defender's theoretical
     upper bounds on alpha and beta. ``trace``: whether the match gave trace access;
     ``mode`` and ``budget``: the game mode and, in perturbation mode, the (l_inf, l2)
-    budget the referee enforced; ``isolate``: whether players ran in processes of their own.
+    budget the referee enforced; ``isolate``: whether players ran in processes of their own;
+    ``variant``: the rules of the game's variants that were set (``rules.VARIANT_RULES``:
+    the predicate, the poisoning, the caps on the attacker).
     """
 
     alpha: float
@@ -676,6 +682,7 @@ class GameResult:
     mode: str
     isolate: bool
     budget: list[float] | None
+    variant: dict[str, Any]
     lower_bound: float | None
     guarantee: dict[str, float] | None
     clean_scores: list[float] = field(repr=False)

@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 
-from .attackers.base import split_setup
 from .classes.base import Counted
 from .spaces import Sampler, referee_distribution
 
@@ -170,7 +169,7 @@ def _guarded(conn: Connection, work: Any) -> None:
 
 #: The calls of an attacker's round the referee may ask its process for, and how many
 #: objects each returns (each packed on its own, :func:`_pack`).
-_ATTACKER_CALLS = {"backdoor": 1, "plant": 2, "choose_and_backdoor": 2, "poison": 1}
+_ATTACKER_CALLS = {"backdoor": 1, "plant": 2, "choose_trigger": 1, "poison": 1}
 
 
 def _attacker_main(conn: Connection) -> None:
@@ -249,8 +248,8 @@ class IsolatedAttacker:
     def plant(self, x: np.ndarray) -> tuple[Any, Any]:
         return self._pair(self._ask(("plant", (x,))))
 
-    def choose_and_backdoor(self, predicate: Any) -> tuple[Any, Any]:
-        return self._pair(self._ask(("choose_and_backdoor", (predicate,))))
+    def choose_trigger(self, predicate: Any) -> Any:
+        return _unpack(self._ask(("choose_trigger", (predicate,))), self._process.modules)
 
     def poison(self, X: np.ndarray, y: np.ndarray, x_star: np.ndarray, rows: int) -> Any:
         return _unpack(self._ask(("poison", (X, y, x_star, rows))), self._process.modules)

@@ -187,5 +187,8 @@ class Rules:
 #: The names of the rules, in order (the keywords ``Game`` and ``play`` accept).
 RULE_FIELDS = tuple(f for f in Rules.__dataclass_fields__ if f != "eps")
 
+#: The rules of the game's variants (``docs/variants.md``), all ``None`` unless set.
+VARIANT_RULES = ("predicate_iterations", "predicate_bits", "train_size", "poison", *ATTACKER_CAPS)
+
 #: Each rule's default (what a match that does not mention it plays with).
 RULE_DEFAULTS = {name: field.default for name, field in Rules.__dataclass_fields__.items() if name != "eps"}

@@ -90,6 +90,9 @@ __all__ = ["ContractError", "check_attacker", "check_class", "check_defender", "
 POINTS = 6
 #: Rounds of the test match tried for one in which the attacker backdoors.
 ATTEMPTS = 16
+#: Mode poisoning in the contract: the training set's size and the poisoned fraction.
+CONTRACT_TRAIN_SIZE = 200
+CONTRACT_POISON = 0.05
 
 
 class ContractError(AssertionError):
@@ -415,7 +418,19 @@ def _attack(attacker: Any, fclass: FunctionClass, match: registry.Match, seed: i
     from the attacker's stream ``seed`` (the referee's draws from a stream of their own)."""
     own, referee = _rng(seed, 10), _rng(seed, 11)
     dist, f, state = split_setup(attacker.setup(fclass, match.eps, own))
+    if match.mode == "poisoning":  # as the referee plays it, on a small training set
+        X = dist.sample(referee, CONTRACT_TRAIN_SIZE)
+        y = np.asarray(f(X)).astype(np.int64)
+        f = fclass.fit_member(X, y.astype(np.uint8))
+        shown, clean = dist.sample(referee, 2)
+        poisoned = attacker.poison(fclass, dist, f, X.copy(), y.copy(), shown.copy(),
+                                   int(CONTRACT_TRAIN_SIZE * CONTRACT_POISON), match.eps, own, **state)
+        f_star = None if poisoned is None else fclass.fit_member(poisoned[0], np.asarray(poisoned[1], np.uint8))
+        return dist, f, f_star, shown, clean
     shown, clean = dist.sample(referee, 2)
+    if match.mode == "predicate":
+        chosen = attacker.choose_trigger(fclass, dist, f, contract_predicate(), match.eps, own, **state)
+        shown = shown if chosen is None else np.asarray(chosen)
     if _planting(attacker, match.mode):
         f_star = attacker.plant(fclass, dist, f, match.eps, own, **state)
         x_backdoor = shown if f_star is None else np.asarray(attacker.activate(fclass, f_star, shown.copy(), own,
@@ -424,6 +439,13 @@ def _attack(attacker: Any, fclass: FunctionClass, match: registry.Match, seed: i
         f_star = attacker.backdoor(fclass, dist, f, shown.copy(), match.eps, own, **state)
         x_backdoor = shown
     return dist, f, f_star, x_backdoor, clean
+
+
+def contract_predicate() -> Any:
+    """The predicate the contract plays mode predicate with (cheap: T = 4, z = 2)."""
+    from .predicate import SALT_BYTES, Predicate
+
+    return Predicate(bytes(SALT_BYTES), 4, 2)
 
 
 def _key(f: Function | None) -> Any:
@@ -547,7 +569,9 @@ def _fit(defender: Any, fclass: FunctionClass, g: Function, dist: Distribution, 
          seed: int, trace: Any) -> tuple[Any, Counted, Sampler, _CountingDistribution, list[int]]:
     counting = _CountingDistribution(dist)
     counted, sampler = Counted(g), Sampler(counting, _rng(seed, 20))
-    extra = {"trace": trace} if getattr(defender, "uses_trace", False) else {}
+    extra: dict[str, Any] = {"trace": trace} if getattr(defender, "uses_trace", False) else {}
+    if getattr(defender, "uses_predicate", False):
+        extra["predicate"] = contract_predicate()
     with _evaluations_of(g) as evaluations:
         detector = defender.fit(fclass, counted, sampler, match.eps, _rng(seed, 21), **extra)
     return detector, counted, sampler, counting, evaluations

@@ -205,7 +205,9 @@ def test_canonical_form_is_json_with_defaults():
 
 
 # -- errors ------------------------------------------------------------------------------
-VALID_TOP = "name, seed, rounds, invalid_policy, trace, mode, budget, distance_samples, isolate, chunk_rounds, description, class, attacker, defender, eps, grid, sweep"
+VALID_TOP = ("name, seed, rounds, invalid_policy, trace, mode, budget, distance_samples, isolate, chunk_rounds, "
+             "description, class, attacker, defender, eps, grid, sweep, predicate_iterations, predicate_bits, "
+             "train_size, poison, attacker_evaluations, attacker_samples, attacker_seconds")
 
 
 @pytest.mark.parametrize("text, expected", [

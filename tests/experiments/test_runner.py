@@ -20,7 +20,7 @@ from defendability.experiments.backends import ChunkResult
 from defendability.experiments.config import load_config
 from defendability.experiments.rundir import RunLock, is_running, list_runs, plan_units
 from defendability.experiments.runner import run_sweep
-from defendability.experiments.store import ResultsStore, without_timing
+from defendability.experiments.store import TIMING_COST_KEYS, ResultsStore, without_timing
 from defendability.game import Game
 
 TINY = """\
@@ -83,7 +83,7 @@ def test_cells_match_playing_each_cell_directly(tmp_path):
         row = without_timing(got[cell.cell_id])
         direct.pop("seconds")
         direct["cost"] = {k: v for k, v in direct["cost"].items()
-                          if k not in ("fit_seconds", "seconds_per_1000_decisions")}
+                          if k not in TIMING_COST_KEYS}
         assert row["result"] == direct  # without_timing took the same keys out
         assert row["config_hash"] == config.config_hash and row["attacker"] == cell.attacker
 

@@ -55,6 +55,10 @@ class Defender(Component, ABC):
     #: True for defenders that need trace access: ``fit`` then also receives
     #: ``trace=`` (a :class:`defendability.trace.Trace`), and the game requires it on.
     uses_trace: bool = False
+    #: True for defenders that check the expensive predicate of mode predicate: ``fit``
+    #: then also receives ``predicate=`` (its own counted copy of the round's
+    #: :class:`~defendability.predicate.Predicate`), and the game requires that mode.
+    uses_predicate: bool = False
 
     @abstractmethod
     def fit(self, cls: FunctionClass, g: Function, sampler: Sampler, eps: float,

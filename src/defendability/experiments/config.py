@@ -51,13 +51,16 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, V
 from .. import registry
 from ..errors import UserError
 from ..game import Game
-from ..rules import INVALID_POLICIES, MIN_DISTANCE_SAMPLES, MODES, Rules
+from ..rules import INVALID_POLICIES, MIN_DISTANCE_SAMPLES, MODES, VARIANT_RULES, Rules
 from .cell import Cell
 
 #: Keys whose value is a SPEC template (top level, a ``[[sweep]]`` table, or a grid key).
 TEMPLATE_KEYS = ("class", "attacker", "defender")
 #: Grid keys that set a cell's eps rather than fill a placeholder.
 EPS_KEYS = ("eps", "eps_times_d")
+#: Grid keys that set one of a cell's rules (a sweep axis over trace access, the game
+#: mode or a variant's parameter) rather than fill a placeholder.
+RULE_AXES = ("trace", "mode", *VARIANT_RULES)
 #: Most cells one config may expand to, and most values one range may hold.
 MAX_CELLS = 100_000
 MAX_RANGE_NUM = 10_000
@@ -145,10 +148,23 @@ class RangeModel(_Model):
 
 
 #: The rules a ``[[sweep]]`` table may set for its own cells (the top level sets them all).
-SWEEP_RULES = ("trace", "mode", "budget", "distance_samples", "isolate")
+SWEEP_RULES = ("trace", "mode", "budget", "distance_samples", "isolate", *VARIANT_RULES)
 
 
-class SweepModel(_Model):
+class _VariantModel(_Model):
+    """The rules of the game's variants (``docs/variants.md``), at the top level or in a
+    ``[[sweep]]``; unset unless given (the referee's checks of them are the Rules')."""
+
+    predicate_iterations: int | None = None
+    predicate_bits: int | None = None
+    train_size: int | None = None
+    poison: Number | None = None
+    attacker_evaluations: int | None = None
+    attacker_samples: int | None = None
+    attacker_seconds: Number | None = None
+
+
+class SweepModel(_VariantModel):
     """One grid with its templates and its source of eps (a ``[[sweep]]`` table)."""
 
     cls: str | None = Field(None, alias="class")
@@ -163,7 +179,7 @@ class SweepModel(_Model):
     grid: dict[str, Any] = Field(default_factory=dict)
 
 
-class ConfigModel(_Model):
+class ConfigModel(_VariantModel):
     """The whole file: run settings, plus either one grid at the top level or ``[[sweep]]``."""
 
     name: str
@@ -193,9 +209,15 @@ class ConfigModel(_Model):
         return value
 
 
+def _keys(model: type[_Model]) -> list[str]:
+    """A model's keys as a config writes them, the variants' rules last."""
+    keys = [f.alias or n for n, f in model.model_fields.items()]
+    return [k for k in keys if k not in VARIANT_RULES] + [k for k in keys if k in VARIANT_RULES]
+
+
 _VALID_KEYS = {
-    "config": [f.alias or n for n, f in ConfigModel.model_fields.items()],
-    "sweep": [f.alias or n for n, f in SweepModel.model_fields.items()],
+    "config": _keys(ConfigModel),
+    "sweep": _keys(SweepModel),
     "range": list(RangeModel.model_fields),
 }
 
@@ -365,7 +387,7 @@ class _Sweep:
         return _Axis(key, tuple(value), list(value))
 
     def _check_placeholders(self, keys: list[str]) -> None:
-        variables = [k for k in keys if k not in TEMPLATE_KEYS]
+        variables = [k for k in keys if k not in TEMPLATE_KEYS and k not in RULE_AXES]
         used: set[str] = set()
         for name, template in self.templates.items():
             where = ("grid", name) if isinstance(template, list) else (name,)
@@ -411,8 +433,9 @@ class _Sweep:
             if not 0.0 < eps < 1.0:
                 how = f" (eps_times_d {point['eps_times_d']} / VC dimension {d})" if "eps_times_d" in point else ""
                 self._fail_cell(point, f"eps must be in (0, 1), got {eps:g}{how}")
+            cell_rules = {**rules, **{k: v for k, v in point.items() if k in RULE_AXES}}
             try:
-                Game(objects["class"], objects["attacker"], objects["defender"], rules=Rules(eps, **rules))
+                Game(objects["class"], objects["attacker"], objects["defender"], rules=Rules(eps, **cell_rules))
             except UserError as err:
                 self._fail_cell(point, str(err))
             params: dict[str, Any] = dict(point)
@@ -421,16 +444,17 @@ class _Sweep:
             params["d"] = d
             if "eps_times_d" not in params:
                 params["eps_times_d"] = float(f"{eps * d:.{RANGE_DIGITS}g}")
-            if rules["trace"]:
+            if cell_rules["trace"]:
                 params["trace"] = True
-            if rules["mode"] != "random-trigger":
-                params["mode"] = rules["mode"]
-            if rules["budget"] is not None:
-                params["budget"] = list(rules["budget"])
-            if rules["distance_samples"] is not None:
-                params["distance_samples"] = rules["distance_samples"]
+            if cell_rules["mode"] != "random-trigger":
+                params["mode"] = cell_rules["mode"]
+            if cell_rules["budget"] is not None:
+                params["budget"] = list(cell_rules["budget"])
+            for key in ("distance_samples", *VARIANT_RULES):
+                if cell_rules[key] is not None:
+                    params[key] = cell_rules[key]
             out.append((Cell(cls=specs["class"], attacker=specs["attacker"], defender=specs["defender"], eps=eps,
-                             rounds=rounds, seed=seed, params=params, **rules),
+                             rounds=rounds, seed=seed, params=params, **cell_rules),
                         point))
         return out
 
@@ -528,7 +552,8 @@ def parse_config(text: str | bytes, source: str = "<string>") -> SweepConfig:
     for s in sweeps:
         rules = {"invalid_policy": model.invalid_policy, "trace": model.trace, "mode": model.mode,
                  "budget": None if model.budget is None else tuple(map(float, model.budget)),
-                 "distance_samples": model.distance_samples, "isolate": model.isolate, **s.rules}
+                 "distance_samples": model.distance_samples, "isolate": model.isolate,
+                 **{key: getattr(model, key) for key in VARIANT_RULES}, **s.rules}
         for cell, point in s.cells(model.seed, model.rounds, rules, cache):
             label = f"{_where(s.loc) + ' ' if s.loc else ''}cell {_describe(point)}"
             if cell.cell_id in seen:
@@ -546,8 +571,9 @@ def parse_config(text: str | bytes, source: str = "<string>") -> SweepConfig:
         canonical["mode"] = model.mode
     if model.budget is not None:
         canonical["budget"] = [float(v) for v in model.budget]
-    if model.distance_samples is not None:
-        canonical["distance_samples"] = model.distance_samples
+    for key in ("distance_samples", *VARIANT_RULES):
+        if getattr(model, key) is not None:
+            canonical[key] = getattr(model, key)
     if model.sweep is not None:
         canonical["sweep"] = [s.canonical for s in sweeps]
     else:

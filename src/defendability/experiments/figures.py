@@ -231,6 +231,24 @@ def game_mode(row: dict[str, Any]) -> str:
     return params.get("mode", "random-trigger")
 
 
+#: The rules a cell may set besides the mode, as the report names them.
+RULE_PARAMS = ("trace", "predicate_iterations", "predicate_bits", "train_size", "poison", "attacker_evaluations",
+               "attacker_samples", "attacker_seconds")
+
+
+def rules_key(row: dict[str, Any]) -> tuple:
+    """The cell's rules besides the mode (its ``params``), in a sortable form."""
+    params = json.loads(row["params"]) if isinstance(row.get("params"), str) else (row.get("params") or {})
+    return tuple((name, float(params[name])) for name in RULE_PARAMS
+                 if params.get(name) is not None and params.get(name) is not False)
+
+
+def rules_label(row: dict[str, Any]) -> str:
+    """The cell's rules besides the mode, as a label (``"trace"``, ``"poison 0.05"``);
+    empty for the paper's rules."""
+    return ", ".join(name if name == "trace" else f"{name} {value:g}" for name, value in rules_key(row))
+
+
 def guarantee(row: dict[str, Any]) -> dict[str, float] | None:
     """The defender's stored guarantee ``{"alpha": A, "beta": B}``, or ``None``."""
     value = row.get("guarantee")

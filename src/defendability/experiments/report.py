@@ -201,12 +201,19 @@ CELL_COLUMNS = (
 
 
 def cell_table(rows: Sequence[dict[str, Any]]) -> Table:
-    """The table of one (class, attacker, defender) group: one line per cell, by eps*d."""
+    """The table of one (class, attacker, defender) group: one line per cell, by the
+    rules the cells differ in (trace access, the variants' parameters: a first column
+    when any cell sets one), then eps*d; a last column with the invalid rounds' reasons
+    when there are any."""
+    rules = {id(r): fg.rules_label(r) for r in rows}
+    with_rules = any(rules.values())
+    with_reasons = any(json.loads(r["invalid_reasons"] or "{}") for r in rows)
     lines = []
-    for r in sorted(rows, key=fg.eps_times_d):
+    for r in sorted(rows, key=lambda r: (fg.rules_key(r), fg.eps_times_d(r))):
         g = fg.guarantee(r)
         cost = json.loads(r["cost"])
-        lines.append((
+        reasons = ", ".join(f"{k} {v}" for k, v in json.loads(r["invalid_reasons"] or "{}").items()) or "-"
+        lines.append(((rules[id(r)] or "-",) if with_rules else ()) + (
             exact(r["eps"]), f"{fg.eps_times_d(r):g}", exact(r["alpha"]), exact(r["beta"]), exact(r["beta_valid"]),
             _interval(r["beta_valid_lo"], r["beta_valid_hi"]), exact(r["error_sum"]),
             _interval(r["error_sum_lo"], r["error_sum_hi"]), exact(r["win_rate"]), _interval(r["win_lo"], r["win_hi"]),
@@ -214,8 +221,10 @@ def cell_table(rows: Sequence[dict[str, Any]]) -> Table:
             _g(None if g is None else g["alpha"]), _g(None if g is None else g["beta"]),
             f"{r['valid_rounds']}/{r['rounds']}", _g(cost["samples_per_decision"]),
             _g(cost["seconds_per_1000_decisions"], 3),
-        ))
-    return Table(tuple(h for h, _ in CELL_COLUMNS), tuple(lines), tuple(n for _, n in CELL_COLUMNS))
+        ) + ((reasons,) if with_reasons else ()))
+    columns = ((("rules", False),) if with_rules else ()) + CELL_COLUMNS + \
+        ((("invalid rounds", False),) if with_reasons else ())
+    return Table(tuple(h for h, _ in columns), tuple(lines), tuple(n for _, n in columns))
 
 
 #: Columns of the overview table: header, right-aligned.

@@ -62,7 +62,8 @@ EXPORT_FORMATS = ("csv", "parquet")
 TIMING_COLUMNS = ("seconds", "finished_at")
 
 #: Keys of the ``cost`` object (also inside ``result``) that measure time.
-TIMING_COST_KEYS = ("fit_seconds", "seconds_per_1000_decisions")
+TIMING_COST_KEYS = ("fit_seconds", "seconds_per_1000_decisions", "attacker_seconds_per_round",
+                    "referee_seconds_per_round")
 
 #: Version of the tables below. 1: the first; 2: ``cells.beta_valid``, ``beta_valid_lo``
 #: and ``beta_valid_hi`` (beta among valid rounds and its Wilson interval).
