@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..classes.base import Counted, Function, FunctionClass
-from ..errors import UserError, check
+from ..errors import IncompatibleError, UserError, check
 from ..registry import Match, build, register
 from ..spaces import Distribution, Sampler
 from .base import Attacker
@@ -58,6 +58,8 @@ class Chosen(Attacker):
         self.base.check_class(cls)
 
     def against(self, defender: "Defender") -> "Chosen":
+        if getattr(defender, "uses_trace", False):
+            raise IncompatibleError(f"chosen simulates the defender without a trace; {defender!r} needs one")
         bound = copy.copy(self)
         bound.base = self.base.against(defender)
         bound.defender = defender
@@ -94,15 +96,17 @@ class Chosen(Attacker):
             g = self.base.backdoor(cls, dist, f, point, eps, copy.deepcopy(rng), **extra)
             if g is None:
                 continue
-            score = np.mean([self._score(cls, dist, g, point, eps, s) for s in seeds])
+            score = np.mean([self._score(cls, dist, g, point, eps, s, predicate) for s in seeds])
             if score < best_score:
                 best, best_score = point, score
         return best if best is not None else found[0]
 
     def _score(self, cls: FunctionClass, dist: Distribution, g: Function, point: np.ndarray, eps: float,
-               seeds: np.ndarray) -> float:
-        """The bound defender's score at ``point`` when handed ``g``, fitted with the given seeds."""
+               seeds: np.ndarray, predicate: "Predicate") -> float:
+        """The bound defender's score at ``point`` when handed ``g`` (and a copy of P, for
+        a defender that checks it), fitted with the given seeds."""
         assert self.defender is not None
+        extra = {"predicate": predicate.fresh()} if getattr(self.defender, "uses_predicate", False) else {}
         detector = copy.deepcopy(self.defender).fit(cls, Counted(g), Sampler(dist, np.random.default_rng(int(seeds[0]))),
-                                                     eps, np.random.default_rng(int(seeds[1])))
+                                                     eps, np.random.default_rng(int(seeds[1])), **extra)
         return float(np.asarray(detector.score(point[None]))[0])
