@@ -290,3 +290,17 @@ grid.attacker_samples = [0, 100]
     assert [(c.trace, c.attacker_samples) for c in cells[2:]] == [(False, 0), (False, 100), (True, 0), (True, 100)]
     assert cells[0].rules.poisoning == (400, 0.01)
     assert len({c.cell_id for c in cells}) == 6
+
+
+def test_every_rule_is_a_cell_field_and_every_variant_rule_a_config_key():
+    """Rules, Cell and the config models declare the rules each (a rule added to one and
+    not the others would be lost between a config and the referee)."""
+    from dataclasses import fields
+
+    from defendability.experiments.cell import Cell
+    from defendability.experiments.config import ConfigModel, SweepModel
+    from defendability.rules import RULE_FIELDS, VARIANT_RULES
+
+    assert set(RULE_FIELDS) <= {f.name for f in fields(Cell)}
+    for model in (ConfigModel, SweepModel):
+        assert set(VARIANT_RULES) <= set(model.model_fields)
