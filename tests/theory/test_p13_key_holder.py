@@ -44,8 +44,19 @@ MATCHES = {
 }
 
 
+#: Attackers P13 does not cover, and why (each a documented limit, not an omission).
+NOT_COVERED = {
+    # mode poisoning: the original is learned by the referee, not replayed from the
+    # attacker's tape; the trace carries the training set instead (docs/variants.md)
+    "label-poison": "poisoning",
+    # it simulates the defender it plays to choose a trigger, without a trace: it refuses
+    # defenders that need one, the key-holder included
+    "chosen": "refuses trace defenders",
+}
+
+
 def test_every_attacker_is_covered() -> None:
-    assert sorted(MATCHES) == sorted(registry.names("attackers"))
+    assert sorted([*MATCHES, *NOT_COVERED]) == sorted(registry.names("attackers"))
 
 
 # alpha = beta = 0 is a bound on beta, checked on at least 100 valid rounds (THEORY.md
