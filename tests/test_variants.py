@@ -102,9 +102,10 @@ def test_an_honest_trigger_satisfies_the_predicate_and_is_paid_for():
     assert set(r.invalid_reasons) <= {"no_backdoor", "no_flip"} and r.valid_rounds > 40
     # the check catches every valid trigger (it satisfies P by the referee's own check) ...
     assert r.beta_valid == 0.0
-    # ... and raises false alarms at about 2^-z, with T hashes per decision
+    # ... and raises false alarms at about 2^-z, with T hashes per decision (the same
+    # interval excludes 2^-(z-1): it could tell a wrong density)
     lo, hi = r.alpha_ci
-    assert lo <= 2 ** -2 <= hi
+    assert lo <= 2 ** -2 <= hi and not lo <= 2 ** -1 <= hi
     assert r.cost["predicate_hashes_per_decision"] == 20
     assert r.cost["referee_hashes_per_round"] == pytest.approx(20 * r.valid_rounds / 60 + 20 * sum(
         v for k, v in r.invalid_reasons.items()) / 60)
@@ -126,6 +127,52 @@ def test_predicate_rules_are_refused_outside_their_mode_and_predicate_check_need
         Rules(0.1, mode="predicate", predicate_bits=31)
     with pytest.raises(IncompatibleError, match="checks the predicate of mode predicate"):
         Game(SUBSETS, "point-flip", "predicate-check", 0.1)
+
+
+class Recorder(PointFlip):
+    """Point-flip that records what the referee shows it (to compare with the streams)."""
+
+    name = "recorder"
+    seen: list = []
+
+    def choose_trigger(self, cls, dist, f, predicate, eps, rng, state=None):
+        Recorder.seen.append(predicate.salt)
+        return super().choose_trigger(cls, dist, f, predicate, eps, rng)
+
+
+class PoisonRecorder(Attacker):
+    name = "poison-recorder"
+    modes = ("poisoning",)
+    seen: list = []
+
+    def setup(self, cls, eps, rng):
+        return PointFlip().setup(cls, eps, rng)
+
+    def backdoor(self, *args):
+        raise AssertionError("not called in mode poisoning")
+
+    def poison(self, cls, dist, f, X, y, x_star, rows, eps, rng, state=None):
+        PoisonRecorder.seen.append((X.copy(), x_star.copy()))
+        return None
+
+
+def test_what_the_attacker_is_shown_comes_from_streams_of_its_own():
+    """The salt and the training sample are drawn from the round's ``predicate`` and
+    ``training`` streams, not from the referee's stream that draws the trigger and the
+    clean input: PCG64's outputs could give its state away, and with it the trigger."""
+    from defendability.spaces import UniformDiscrete
+    from defendability.streams import player_stream
+
+    Recorder.seen.clear()
+    Game(SUBSETS, Recorder(), "accept", 1 / 8, **PREDICATE).play_rounds(4, range(2))
+    assert Recorder.seen == [player_stream(4, i, "predicate").bytes(SALT_BYTES) for i in range(2)]
+    PoisonRecorder.seen.clear()
+    Game(SUBSETS, PoisonRecorder(), "accept", 1 / 8, mode="poisoning", train_size=50).play_rounds(4, range(2))
+    for i, (X, x_star) in enumerate(PoisonRecorder.seen):
+        dist = UniformDiscrete(64)
+        assert np.array_equal(X, dist.sample(player_stream(4, i, "training"), 50))
+        # the trigger is the referee stream's first draw: the sample did not move it
+        assert np.array_equal(x_star, dist.sample(player_stream(4, i, "referee"), 2)[0])
 
 
 # -- mode poisoning --------------------------------------------------------------------

@@ -361,9 +361,9 @@ class Game:
             return self._void(index, "f_not_a_member", attacker)
         side = _Side(trace=tape)
         if mode == "poisoning":  # f is not the attacker's: the referee learns it (THEORY §1, docs/variants.md)
-            f = self._poisoning(dist, f, rng["referee"], attacker, side)
+            f = self._poisoning(dist, f, rng["referee"], rng["training"], attacker, side)
         elif mode == "predicate":
-            self._predicate(dist, rng["referee"], attacker, side)
+            self._predicate(dist, rng["referee"], rng["predicate"], attacker, side)
         else:
             self._triggered(dist, f, rng["referee"], attacker, side)
 
@@ -443,14 +443,15 @@ class Game:
         elif mode == "static":  # the defender sees the model with an ordinary input
             side.x_backdoor = np.array(dist.sample(rng, 1)[0], copy=True)
 
-    def _predicate(self, dist: Distribution, rng: np.random.Generator,
+    def _predicate(self, dist: Distribution, rng: np.random.Generator, salt_rng: np.random.Generator,
                    attacker: "AttackerRound | IsolatedAttacker", side: "_Side") -> None:
         """Mode predicate: the referee draws the salt of P (after setup: the attacker
-        could not shape D or f around it) and the clean input; the attacker chooses x*,
+        could not shape D or f around it; from a stream of its own, since the attacker is
+        shown it: :mod:`.streams`) and the clean input; the attacker chooses x*,
         which the referee checks is a point of D's support that satisfies P (its own
         hashes, counted as the referee's); only then does the attacker backdoor it."""
         T, z = self.rules.predicate
-        side.predicate = Predicate(rng.bytes(SALT_BYTES), T, z)
+        side.predicate = Predicate(salt_rng.bytes(SALT_BYTES), T, z)
         side.x = np.array(dist.sample(rng, 1)[0], copy=True)
         theirs_x = attacker.choose_trigger(side.predicate.fresh())
         side.trigger = side.flip_at = side.x_backdoor = side.x  # replaced by x* once it checks
@@ -472,13 +473,14 @@ class Game:
         side.theirs = attacker.backdoor(x_star.copy())
 
     def _poisoning(self, dist: Distribution, labeller: Function, rng: np.random.Generator,
-                   attacker: "AttackerRound | IsolatedAttacker", side: "_Side") -> Function:
-        """Mode poisoning: the attacker's f labels a training sample S of m points of D;
-        the referee learns the original from it with the class's minimiser; it draws x*
+                   training_rng: np.random.Generator, attacker: "AttackerRound | IsolatedAttacker",
+                   side: "_Side") -> Function:
+        """Mode poisoning: the attacker's f labels a training sample S of m points of D
+        (drawn from a stream of its own, since the attacker is shown it); the referee learns the original from it with the class's minimiser; it draws x*
         and the clean input; the attacker, seeing S and x*, may replace floor(eta*m) rows,
         and f* is what the same minimiser learns from S'. Returns the learned original."""
         m, eta = self.rules.poisoning
-        X = np.array(dist.sample(rng, m), copy=True)
+        X = np.array(dist.sample(training_rng, m), copy=True)
         y = np.asarray(labeller(X)).astype(np.int64)
         t0 = time.perf_counter()
         f = self._learned(X, y)

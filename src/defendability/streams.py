@@ -31,8 +31,13 @@ import secrets
 import numpy as np
 
 #: The streams of one round, in a fixed order (the order only names them: each is
-#: derived on its own, so none shifts another's numbers).
-PLAYERS = ("attacker", "referee", "defender-clean", "defender-backdoor")
+#: derived on its own, so none shifts another's numbers). ``predicate`` (the salt of mode
+#: predicate) and ``training`` (the training sample of mode poisoning) are the referee's,
+#: but what they draw is shown to the attacker: they are streams of their own, so that
+#: nothing the attacker is shown comes from the stream that draws the trigger, the clean
+#: input and the distance samples (PCG64 is not a cryptographic generator: its outputs
+#: could give its state away).
+PLAYERS = ("attacker", "referee", "defender-clean", "defender-backdoor", "predicate", "training")
 
 _PERSON = b"defendability/1"  # domain separation: these hashes are used for nothing else
 
