@@ -149,7 +149,6 @@ class _Side:
     poisoning), where f* must flip f, what the defender is shown, the clean input, the
     predicate of mode predicate, and what the traces carry besides the tape."""
 
-    trace: Trace | None = None
     status: str = "valid"
     theirs: Any = None
     learned: Function | None = None
@@ -359,7 +358,7 @@ class Game:
         f = self._checked_member(theirs_f)
         if f is None:
             return self._void(index, "f_not_a_member", attacker)
-        side = _Side(trace=tape)
+        side = _Side()
         if mode == "poisoning":  # f is not the attacker's: the referee learns it (THEORY §1, docs/variants.md)
             f = self._poisoning(dist, f, rng["referee"], rng["training"], attacker, side)
         elif mode == "predicate":
@@ -476,9 +475,11 @@ class Game:
                    training_rng: np.random.Generator, attacker: "AttackerRound | IsolatedAttacker",
                    side: "_Side") -> Function:
         """Mode poisoning: the attacker's f labels a training sample S of m points of D
-        (drawn from a stream of its own, since the attacker is shown it); the referee learns the original from it with the class's minimiser; it draws x*
-        and the clean input; the attacker, seeing S and x*, may replace floor(eta*m) rows,
-        and f* is what the same minimiser learns from S'. Returns the learned original."""
+        (drawn from a stream of its own, since the attacker is shown it); the referee
+        learns the original from it with the class's minimiser; it draws x* and the clean
+        input; the attacker, seeing S and x*, may replace floor(eta*m) rows, and f* is
+        what the same minimiser learns from S'. Returns the learned original. The traces
+        carry copies of S (clean side) and S' (backdoor side)."""
         m, eta = self.rules.poisoning
         X = np.array(dist.sample(training_rng, m), copy=True)
         y = np.asarray(labeller(X)).astype(np.int64)
@@ -488,13 +489,11 @@ class Game:
         shown, side.x = (np.array(row, copy=True) for row in dist.sample(rng, 2))
         side.trigger = side.flip_at = side.x_backdoor = shown
         rows = floor_inverse(1.0 / eta, float(m)) if eta > 0 else 0  # floor(eta*m), robust to float error
-        theirs = attacker.poison(X.copy(), y.copy(), shown.copy(), rows)
-        side.clean_extra = {"training": (X, y)}
-        if theirs is None:
-            side.theirs = None
+        side.theirs = attacker.poison(X.copy(), y.copy(), shown.copy(), rows)
+        side.clean_extra = {"training": (X.copy(), y.copy())}
+        if side.theirs is None:
             return f
-        side.status, poisoned = self._checked_poison(X, y, theirs, rows)
-        side.theirs = theirs
+        side.status, poisoned = self._checked_poison(X, y, side.theirs, rows)
         if side.status == "valid":
             t0 = time.perf_counter()
             try:
@@ -502,7 +501,7 @@ class Game:
             except (ValueError, TypeError, IndexError, UserError):  # points the class cannot learn from
                 side.status = "bad_poison"
             side.seconds += time.perf_counter() - t0
-            side.backdoor_extra = {"training": poisoned}
+            side.backdoor_extra = {"training": (poisoned[0].copy(), poisoned[1].copy())}
         return f
 
     def _learned(self, X: np.ndarray, y: np.ndarray) -> Function:
