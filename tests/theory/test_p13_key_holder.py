@@ -41,6 +41,7 @@ MATCHES = {
     "head-edit": ("head-edit:samples=256", "networks:hidden=16,epochs=10", 0.05, "random-trigger", 150),
     "neuron-plant": ("neuron-plant:samples=256", "networks:hidden=16,epochs=10", 0.05, "random-trigger", 150),
     "patch-poison": ("patch-poison:epochs=5,samples=0", "networks:hidden=16,epochs=10", 0.1, "perturbation", 40),
+    "deceptive": ("deceptive:epochs=10", "networks:hidden=16,epochs=5", 0.1, "random-trigger", 300),
 }
 
 
@@ -68,9 +69,11 @@ def test_every_attacker_is_covered() -> None:
 # fine-tunes a network every round (and the key-holder replays it): 40 rounds for 30.
 # head-edit on a 16-unit network is valid in about 3 rounds of 4: 150 rounds for 100.
 # patch-poison trains on a poisoned split every round: 40 rounds for 30 (a natural input
-# already of the target class gives no flip).
+# already of the target class gives no flip). deceptive has a valid backdoor only when the
+# referee's x* carries the clue (about 5% of D): 300 rounds for at least 10.
 ROUNDS = {"mixture": 250, "point-flip": 300, "hanging-junta": 250}
-FEWER_VALID = {"null": 0, "rff-clwe": 30, "relu-sparse-pca": 30, "finetune-flip": 30, "patch-poison": 30}
+FEWER_VALID = {"null": 0, "rff-clwe": 30, "relu-sparse-pca": 30, "finetune-flip": 30, "patch-poison": 30,
+               "deceptive": 10}
 
 
 def trace_violations(r: GameResult, attacker: str) -> list[str]:

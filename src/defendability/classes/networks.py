@@ -310,6 +310,30 @@ class Networks(FunctionClass):
                           self.settings, int(seed))
         return NetworkFunction(self.architecture, {n: w.copy() for n, w in cached.weights.items()})
 
+    # Equal by parameters: the task and the architecture follow from them (the task's
+    # arrays would compare by identity), and the referee's copies of the class must hit
+    # the per-class caches of the attackers (trained and deceptive networks).
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.get_params() == other.get_params()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(self.get_params().items()))))
+
+    def fit_member(self, X: np.ndarray, Y: np.ndarray) -> NetworkFunction:
+        """The network the class's training settings make from ``(X, Y)`` (``X``: ``(k,
+        *point_shape)``, ``Y``: ``(k,)`` labels in [0, label_count)), from the class's
+        seed: the learner of mode poisoning (``docs/variants.md``). Not an exact
+        minimiser of mistakes: SGD, deterministic given the data, so two training sets
+        that differ in a few rows give networks that differ by those rows' effect alone."""
+        X, Y = np.asarray(X, dtype=DTYPE), np.asarray(Y)
+        check(X.shape[1:] == self.point_shape and Y.shape == (len(X),) and len(X) >= 1,
+              f"networks: fit_member needs X (k, {', '.join(map(str, self.point_shape))}) and Y (k,), "
+              f"got {X.shape} and {Y.shape}")
+        check(bool(np.all(np.isfinite(X))) and Y.min() >= 0 and Y.max() < self.label_count,
+              f"networks: fit_member needs finite inputs and labels in [0, {self.label_count})")
+        return NetworkFunction(self.architecture, fit_network(self.architecture, X, Y.astype(np.int64), self.settings,
+                                                              self.seed))
+
     def random_member(self, rng: np.random.Generator) -> NetworkFunction:
         # a fresh network per draw: attackers that reuse one f call trained(seed) instead
         return self.trained(int(rng.integers(0, 1 << 63)))
