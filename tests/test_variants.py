@@ -118,6 +118,9 @@ def test_the_attackers_choice_buys_misses_against_vote():
     chosen = play(SUBSETS, "chosen", "vote", 1 / 16, rounds=120, seed=2, **rules)
     random_ = play(SUBSETS, "point-flip", "vote", 1 / 16, rounds=120, seed=2, **rules)
     assert chosen.beta_ci[0] > random_.beta_ci[1]
+    # negative control: the same check between two random choosers (other rounds) fails
+    other = play(SUBSETS, "point-flip", "vote", 1 / 16, rounds=120, seed=3, **rules)
+    assert not other.beta_ci[0] > random_.beta_ci[1]
 
 
 def test_predicate_rules_are_refused_outside_their_mode_and_predicate_check_needs_the_mode():

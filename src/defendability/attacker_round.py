@@ -19,7 +19,8 @@ them behind metered views, so that a cap on the attacker's resources (the rules'
 - seconds of wall clock over all its calls, ``setup`` included.
 
 What the views count is what goes through them: an attacker that evaluates f from its
-weights by hand, or samples D from its own parameters, is not counted (``seconds`` is).
+weights by hand, or samples D from its own parameters, is not counted (``seconds`` is),
+and one set on forging its counts can reach the meter behind its views.
 The caps are a rule for attackers that use the library's interfaces, which every library
 attacker does; ``docs/variants.md`` says so.
 """

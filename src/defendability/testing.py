@@ -448,6 +448,16 @@ def contract_predicate() -> Any:
     return Predicate(bytes(SALT_BYTES), 4, 2)
 
 
+def _mode_rules(mode: str) -> dict[str, Any]:
+    """The rules of the contract's short matches in the variants' modes: the contract's
+    predicate (:func:`contract_predicate`) and training set."""
+    if mode == "predicate":
+        return {"predicate_iterations": 4, "predicate_bits": 2}
+    if mode == "poisoning":
+        return {"train_size": CONTRACT_TRAIN_SIZE, "poison": CONTRACT_POISON}
+    return {}
+
+
 def _key(f: Function | None) -> Any:
     return None if f is None else f.key()
 
@@ -506,7 +516,8 @@ def check_attacker(component: Any, *, cls: FunctionClass | str | None = None, de
         _ensure(_member(fclass, f_star), attacker, "membership", "the backdoored f* is not a member")
 
     def game() -> Any:
-        return Game(match.cls, _fresh(attacker), match.defender, match.eps, mode=match.mode, trace=match.trace)
+        return Game(match.cls, _fresh(attacker), match.defender, match.eps, mode=match.mode, trace=match.trace,
+                    **_mode_rules(match.mode))
 
     _check_rounds(attacker, game, seed, "no state kept across rounds")
     _ensure(repr(attacker) == spec, attacker, "parameters unchanged", f"its SPEC was {spec!r} before playing")
@@ -687,6 +698,7 @@ def check_defender(component: Any, *, cls: FunctionClass | str | None = None, at
             f"its SPEC was {spec!r} ({resolved_spec!r} resolved) before fitting")
 
     def game() -> Any:
-        return Game(match.cls, match.attacker, _fresh(defender), match.eps, mode=match.mode, trace=match.trace)
+        return Game(match.cls, match.attacker, _fresh(defender), match.eps, mode=match.mode, trace=match.trace,
+                    **_mode_rules(match.mode))
 
     _check_rounds(defender, game, seed, "plays a match")
