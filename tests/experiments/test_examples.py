@@ -14,7 +14,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.tom
 
 #: Rounds each example plays here: 12, or fewer where a round trains networks or builds
 #: and compares circuits (obfuscation: 82 s at 12 rounds, 21 s at 3).
-ROUNDS = {"networks": 1, "deceptive-alignment": 2, "obfuscation": 3}
+ROUNDS = {"networks": 1, "deceptive-alignment": 2, "obfuscation": 3, "variants": 4}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

@@ -84,8 +84,9 @@ class Deceptive(NetworkAttacker):
     ``None`` (a deceptive model does not defect on an ordinary input; the round has no
     valid backdoor). Mode predicate (``choose_trigger``): a clue-carrying input of D
     that satisfies P, at random (``None`` when none does). Mode poisoning (``poison``):
-    when x* carries the clue, the allowed rows of S replaced by clue-carrying copies of
-    other rows of S labelled (label + 1) mod classes; else ``None``.
+    when x* carries the clue, the clued rows S already holds (D carries the clue, so S
+    does) relabelled (label + 1) mod classes, then the rest of the allowed rows replaced
+    by clue-carrying copies of other rows so labelled; else ``None``.
     """
 
     modes = ("random-trigger", "static", "predicate", "poisoning")
@@ -142,10 +143,16 @@ class Deceptive(NetworkAttacker):
         if rows == 0 or not self._carries(cls, x_star):
             return None
         where, value = self._clue(cls)
-        plain = np.flatnonzero(~has_clue(X, where, value))
-        replaced = rng.choice(plain, size=min(rows, len(plain)), replace=False)
+        clued = has_clue(X, where, value)
+        # S is drawn from D, so it holds clued inputs labelled as the aligned model labels
+        # them: relabel those first (they would teach the network not to defect), then
+        # add clued copies of other rows
+        relabel = rng.permutation(np.flatnonzero(clued))[:rows]
+        plain = np.flatnonzero(~clued)
+        replaced = rng.choice(plain, size=min(rows - len(relabel), len(plain)), replace=False)
         sources = rng.choice(plain, size=len(replaced))
         X2, y2 = X.copy(), y.copy()
+        y2[relabel] = (y[relabel] + 1) % cls.label_count
         X2[replaced] = with_clue(X[sources], where, value)
         y2[replaced] = (y[sources] + 1) % cls.label_count
         return X2, y2
