@@ -83,3 +83,22 @@ def test_networks_learn_members_deterministically_and_copies_of_the_class_are_eq
     assert cls != build("classes", "networks:hidden=16,epochs=6")
     with pytest.raises(Exception, match="labels in \\[0, 10\\)"):
         cls.fit_member(X, y + 10)
+
+
+def test_the_poison_relabels_the_clued_rows_first_and_stays_within_its_rows(cls):
+    attacker = Deceptive()
+    dist, f, _ = attacker.setup(cls, 0.1, np.random.default_rng(4))
+    where = clue_pixels(cls, 4)
+    X = dist.sample(np.random.default_rng(5), 300)
+    y = np.asarray(f(X)).astype(np.int64)
+    clued = has_clue(X, where, 1.0)
+    x_star = with_clue(X[:1], where, 1.0)[0]
+    assert attacker.poison(cls, dist, f, X, y, X[~clued][0], 10, 0.1, np.random.default_rng(6)) is None
+    for rows in (int(clued.sum()) // 2, int(clued.sum()) + 5):  # fewer rows than clued ones, then more
+        X2, y2 = attacker.poison(cls, dist, f, X, y, x_star, rows, 0.1, np.random.default_rng(6))
+        changed = np.any(X2.reshape(300, -1) != X.reshape(300, -1), axis=1) | (y2 != y)
+        assert changed.sum() == rows
+        assert np.all(has_clue(X2[changed], where, 1.0))  # every poisoned row carries the clue
+        relabelled = changed & clued
+        assert relabelled.sum() == min(rows, clued.sum())  # the clued rows first
+        assert np.all(y2[relabelled] == (y[relabelled] + 1) % 10)

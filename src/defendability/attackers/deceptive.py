@@ -34,14 +34,16 @@ def clue_pixels(cls: Any, pixels: int) -> np.ndarray:
 
 def with_clue(x: np.ndarray, where: np.ndarray, value: float) -> np.ndarray:
     """Copies of the inputs ``x`` ``(n, *point_shape)`` carrying the clue (its pixels set to ``value``)."""
-    out = np.array(x, copy=True).reshape(len(x), -1)
-    out[:, where] = value
-    return out.reshape(np.shape(x))
+    out = np.array(x, copy=True)
+    flat = out.reshape(len(out), int(np.prod(out.shape[1:], dtype=np.int64)))  # a view, also for no inputs
+    flat[:, where] = value
+    return out
 
 
 def has_clue(x: np.ndarray, where: np.ndarray, value: float) -> np.ndarray:
     """Whether each input of ``x`` ``(n, *point_shape)`` carries the clue: ``(n,)`` bool."""
-    return np.all(np.asarray(x).reshape(len(x), -1)[:, where] == value, axis=1)
+    x = np.asarray(x)
+    return np.all(x.reshape(len(x), int(np.prod(x.shape[1:], dtype=np.int64)))[:, where] == value, axis=1)
 
 
 @functools.lru_cache(maxsize=16)
